@@ -1,0 +1,160 @@
+"""The `meterline` command. Its output formats are a contract scripts rely on."""
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from meterline.auth import repository as auth_repo
+from meterline.auth import service as auth_service
+from meterline.config import Settings
+from meterline.db.engine import Database, create_database, transaction
+from meterline.db.migrate import upgrade
+
+app = typer.Typer(help="Meterline: usage metering and billing server (Vayu API).", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+
+def _db() -> Database:
+    return create_database(Settings.from_env().database_url)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    db = _db()
+    upgrade(db)
+    db.dispose()
+    err.print("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Migrate, create the `default` account on an empty database, then serve the API."""
+    import uvicorn
+
+    from meterline.app import create_app
+
+    settings = Settings.from_env()
+    db = create_database(settings.database_url)
+    upgrade(db)
+    with transaction(db) as conn:
+        if auth_repo.count_accounts(conn) == 0:
+            created = auth_service.create_account(conn, name="default")
+            # Printed once: only its hash is stored.
+            typer.echo(f"Created account 'default' ({created.account_id}).")
+            typer.echo(f"API key (shown once, keep it): {created.api_key}")
+    db.dispose()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@accounts_app.command("create")
+def accounts_create(name: str, as_json: Annotated[bool, typer.Option("--json", help="One JSON line")] = False) -> None:
+    """Create an account and its first API key."""
+    db = _db()
+    with transaction(db) as conn:
+        created = auth_service.create_account(conn, name=name)
+    db.dispose()
+    if as_json:
+        typer.echo(json.dumps({"accountId": created.account_id, "apiKey": created.api_key}))
+    else:
+        typer.echo(f"account {created.account_id}\napi key {created.api_key}")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List accounts."""
+    db = _db()
+    with transaction(db, write=False) as conn:
+        rows = auth_repo.list_accounts(conn)
+    db.dispose()
+    table = Table("accountId", "name")
+    for r in rows:
+        table.add_row(r["id"], r["name"])
+    Console().print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    account_id: str, as_json: Annotated[bool, typer.Option("--json", help="One JSON line")] = False
+) -> None:
+    """Create another API key for ACCOUNT_ID."""
+    from meterline.kit.errors import ApiError
+
+    db = _db()
+    try:
+        with transaction(db) as conn:
+            key = auth_service.create_key(conn, account_id=account_id.lower())
+    except ApiError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps({"keyId": key.key_id, "apiKey": key.api_key}))
+    else:
+        typer.echo(f"key {key.key_id}\napi key {key.api_key}")
+
+
+@keys_app.command("list")
+def keys_list(account_id: str, as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
+    """List the keys of ACCOUNT_ID (id and prefix; never the key)."""
+    from meterline.kit.errors import ApiError
+
+    db = _db()
+    try:
+        with transaction(db, write=False) as conn:
+            keys = auth_service.list_keys(conn, account_id=account_id.lower())
+    except ApiError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    if as_json:
+        for k in keys:
+            typer.echo(json.dumps(k))
+        return
+    table = Table("keyId", "prefix", "createdAt", "revokedAt")
+    for k in keys:
+        table.add_row(k["keyId"], k["prefix"], k["createdAt"], k["revokedAt"] or "")
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke KEY_ID: its tokens stop working within seconds."""
+    from meterline.kit.errors import ApiError
+
+    db = _db()
+    try:
+        with transaction(db) as conn:
+            auth_service.revoke_key(conn, key_id=key_id.lower())
+    except ApiError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    typer.echo(f"revoked {key_id.lower()}")
+
+
+def main() -> None:
+    app()

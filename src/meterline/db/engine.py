@@ -1,0 +1,88 @@
+"""Engines for the two backends. Storage differences live here and in repositories only."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from meterline.kit.errors import BadRequest
+
+
+@dataclass
+class Database:
+    engine: Engine
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=8,
+        max_overflow=8,
+        pool_pre_ping=False,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+        # Driver autocommit off: SQLAlchemy emits BEGIN itself (see _on_begin).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before we answer 2xx, even across a power loss.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Writers take the write lock up front so two writers never deadlock on upgrade.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def create_database(url: str) -> Database:
+    if url.startswith("sqlite"):
+        return Database(engine=_sqlite_engine(url), url=url)
+    if url.startswith("postgresql"):
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return Database(engine=_postgres_engine(url), url=url)
+    raise BadRequest("METERLINE_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
+
+
+def write_options(db: Database) -> dict[str, Any]:
+    return {"sqlite_begin": "IMMEDIATE"} if db.is_sqlite else {}
+
+
+@contextmanager
+def transaction(db: Database, *, write: bool = True) -> Iterator[sa.Connection]:
+    """A transaction outside a request (CLI, background jobs): commit on success, else roll back."""
+    with db.engine.connect() as conn:
+        if write:
+            conn = conn.execution_options(**write_options(db))
+        with conn.begin():
+            yield conn

@@ -1,0 +1,1 @@
+"""billing tables (filled by its issue)."""

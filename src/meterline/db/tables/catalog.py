@@ -1,0 +1,1 @@
+"""catalog tables (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""metering tables (filled by its issue)."""

@@ -1,0 +1,3 @@
+from meterline.kit.routing import make_router
+
+router = make_router()
