@@ -1,0 +1,1 @@
+"""Webhook tables: subscriptions, outbox, deliveries (filled by the billing issue)."""
