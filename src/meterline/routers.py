@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 DOMAINS = (
     "auth",
     "customers",
+    "customfields",
     "meters",
     "events",
     "catalog",

@@ -78,3 +78,15 @@ customer_relations = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("account_id", "parent_customer_id", "child_customer_id", name="uq_customer_relations_pair"),
 )
+
+custom_fields = sa.Table(
+    "custom_fields",
+    metadata,
+    seq_column(),
+    id_column(),
+    account_column(),
+    sa.Column("doc", JSONDoc, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("deleted_at", sa.BigInteger, nullable=True),
+)

@@ -1,4 +1,4 @@
-"""customer relations (parent/child customers)
+"""customer relations (parent/child customers) and custom field definitions
 
 Revision ID: 0007_customer_relations
 Revises: 0001_foundation
@@ -32,7 +32,18 @@ def upgrade() -> None:
             name="uq_customer_relations_pair",
         ),
     )
+    op.create_table(
+        "custom_fields",
+        sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(24), nullable=False, unique=True),
+        sa.Column("account_id", sa.String(24), nullable=False, index=True),
+        sa.Column("doc", sa.Text, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.Column("deleted_at", sa.BigInteger, nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("custom_fields")
     op.drop_table("customer_relations")
