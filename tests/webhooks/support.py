@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from meterline.db.engine import Database
 from meterline.webhooks.retry import RetryPolicy
-from meterline.webhooks.worker import WorkerConfig, run_once
+from meterline.webhooks.worker import WorkerConfig, run_forever, run_once
 
 HANG = -1  # a scripted answer: hold the request open until the receiver is closed
 
@@ -124,3 +124,25 @@ def drive(db: Database, *, now: int | None = None, config: WorkerConfig = FAST, 
             return await run_once(db, client, config, now=now, rand=lambda: rand)
 
     return asyncio.run(go())
+
+
+@contextmanager
+def running_worker(db: Database, config: WorkerConfig = FAST) -> Iterator[None]:
+    """run_forever in its own thread and event loop, stopped (and joined) on exit."""
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        ready.set()
+        await run_forever(db, config, box["stop"])
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+        assert not thread.is_alive()

@@ -45,7 +45,7 @@ def test_concurrent_claimers_never_share_a_delivery(api: TestClient, db: Databas
     with transaction(db) as conn:
         for i in range(59):
             service.enqueue(conn, account_id=account.account_id, event_type="Overage", data={"i": i})
-    config = replace(FAST, batch_size=4)
+    config = replace(FAST, concurrency=4)
     now = now_us() + US
     claimed: list[list[str]] = [[] for _ in range(4)]
     errors: list[BaseException] = []

@@ -201,13 +201,47 @@ def _claimable(now: int) -> sa.ColumnElement[bool]:
     )
 
 
-def claim(conn: sa.Connection, *, now: int, limit: int, token: str, lease_until: int) -> list[str]:
-    """Lease up to `limit` due deliveries to `token`. On PostgreSQL rows locked by another
-    claimer are skipped (SKIP LOCKED); on SQLite the write transaction is exclusive."""
-    query = sa.select(deliveries.c.id).where(_claimable(now)).order_by(deliveries.c.next_attempt_at).limit(limit)
+def any_due(conn: sa.Connection, *, now: int) -> bool:
+    """A cheap read: is anything claimable? (Idle workers never take SQLite's write lock.)"""
+    return conn.execute(sa.select(deliveries.c.id).where(_claimable(now)).limit(1)).first() is not None
+
+
+def claim(
+    conn: sa.Connection,
+    *,
+    now: int,
+    limit: int,
+    token: str,
+    lease_until: int,
+    per_subscription: int,
+    busy: dict[str, int] | None = None,
+) -> list[str]:
+    """Lease up to `limit` due deliveries to `token`, oldest due first, at most
+    `per_subscription` per subscription counting `busy` (deliveries this worker already has
+    in flight, per subscription), so one slow receiver cannot take every slot.
+
+    On PostgreSQL rows locked by another claimer are skipped (FOR UPDATE SKIP LOCKED); on
+    SQLite the write transaction (BEGIN IMMEDIATE) is exclusive."""
+    busy = busy or {}
+    full = [sub for sub, n in busy.items() if n >= per_subscription]
+    query = (
+        sa.select(deliveries.c.id, deliveries.c.subscription_id)
+        .where(_claimable(now))
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit * 4)
+    )
+    if full:
+        query = query.where(deliveries.c.subscription_id.not_in(full))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = [str(r.id) for r in conn.execute(query)]
+    taken: dict[str, int] = dict(busy)
+    ids: list[str] = []
+    for r in conn.execute(query):
+        if len(ids) >= limit:
+            break
+        if taken.get(r.subscription_id, 0) < per_subscription:
+            taken[r.subscription_id] = taken.get(r.subscription_id, 0) + 1
+            ids.append(str(r.id))
     if not ids:
         return []
     conn.execute(
@@ -224,6 +258,7 @@ def claimed(conn: sa.Connection, token: str) -> list[dict[str, Any]]:
         sa.select(
             deliveries.c.id,
             deliveries.c.account_id,
+            deliveries.c.subscription_id,
             deliveries.c.callback_url,
             deliveries.c.attempts,
             deliveries.c.created_at,
