@@ -128,9 +128,12 @@ def test_subscriptions_for_gives_thresholds(api: TestClient, db: Database, accou
 
 def test_a_500_is_retried_with_backoff(api: TestClient, db: Database, account: Account) -> None:
     with receiver(script=[500, 503]) as rx:
-        _subscribe(api, rx.url, "InvoiceApproved")
+        sub = _subscribe(api, rx.url, "InvoiceApproved")
         t0 = now_us()
         assert drive(db, now=t0, rand=0.0) == 1  # 500: next try 5 s later (10 s base, jitter 0.5)
+        [shown] = api.get(f"/webhooks/{sub}/deliveries").json()["deliveries"]
+        assert shown["status"] == "pending" and shown["lastStatusCode"] == 500 and shown["lastError"] == "HTTP 500"
+        assert shown["eventType"] == "PingTest" and shown["nextAttemptAt"].endswith("Z")
         [row] = _deliveries(db, account)
         assert row["status"] == "pending" and row["last_status"] == 500 and row["attempts"] == 1
         assert row["next_attempt_at"] == t0 + 5 * US
@@ -146,6 +149,12 @@ def test_a_500_is_retried_with_backoff(api: TestClient, db: Database, account: A
         verify(key, g)
     [row] = _deliveries(db, account)
     assert row["status"] == "delivered" and row["attempts"] == 3 and row["last_status"] == 200
+    page = api.get(f"/webhooks/{sub}/deliveries").json()
+    assert page["total"] == 1 and page["hasMore"] is False
+    [shown] = page["deliveries"]
+    assert shown["status"] == "delivered" and shown["attempts"] == 3 and shown["nextAttemptAt"] is None
+    assert shown["notificationId"] == got[0].json["id"] and shown["finishedAt"].endswith("Z")
+    assert api.get(f"/webhooks/{'0' * 24}/deliveries").status_code == 404
 
 
 def test_gives_up_24h_after_creation(api: TestClient, db: Database, account: Account) -> None:

@@ -13,6 +13,7 @@ from meterline.kit.routing import JSONResp, make_router, ok
 from meterline.webhooks import keys, service
 from meterline.webhooks.schemas import (
     DeleteWebhookResponse,
+    ListDeliveriesResponse,
     ListWebhooksResponse,
     NotificationEventType,
     PublicKeyResponse,
@@ -71,3 +72,16 @@ def get_webhook(webhookId: WebhookId, conn: Conn, account: CurrentAccount) -> JS
 )
 def delete_webhook(webhookId: WebhookId, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"webhook": service.delete(conn, account_id=account.account_id, subscription_id=webhookId.lower())})
+
+
+@router.get(
+    "/webhooks/{webhookId}/deliveries",
+    operation_id="listWebhookDeliveries",
+    response_model=ListDeliveriesResponse,
+    summary="Deliveries of a webhook (status, attempts, last answer)",
+)
+def list_deliveries(
+    webhookId: WebhookId, conn: Conn, account: CurrentAccount, page: Annotated[PageRequest, Depends(page_request)]
+) -> JSONResp:
+    result = service.list_deliveries(conn, account_id=account.account_id, subscription_id=webhookId.lower(), page=page)
+    return ok(result.body("deliveries"))

@@ -6,6 +6,7 @@ nothing here logs.
 
 import base64
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -40,10 +41,16 @@ def signed_message(timestamp: int, body: bytes) -> bytes:
     return str(timestamp).encode() + b"." + body
 
 
-def sign(private_pem: str, timestamp: int, body: bytes) -> str:
-    """Base64 of the RSASSA-PKCS1-v1_5 SHA-256 signature of `timestamp + "." + body`."""
+@lru_cache(maxsize=256)
+def _private_key(private_pem: str) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def sign(private_pem: str, timestamp: int, body: bytes) -> str:
+    """Base64 of the RSASSA-PKCS1-v1_5 SHA-256 signature of `timestamp + "." + body`."""
+    key = _private_key(private_pem)
     signature = key.sign(signed_message(timestamp, body), padding.PKCS1v15(), hashes.SHA256())
     return base64.b64encode(signature).decode()
 

@@ -190,6 +190,29 @@ def delivery_rows(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def page_deliveries(
+    conn: sa.Connection, account_id: str, subscription_id: str, *, after_seq: int, limit: int
+) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(deliveries, notifications.c.event_type)
+        .join(notifications, notifications.c.id == deliveries.c.notification_id)
+        .where(
+            deliveries.c.account_id == account_id,
+            deliveries.c.subscription_id == subscription_id,
+            deliveries.c.seq > after_seq,
+        )
+        .order_by(deliveries.c.seq)
+        .limit(limit + 1)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def count_deliveries(conn: sa.Connection, account_id: str, subscription_id: str) -> int:
+    query = sa.select(sa.func.count()).select_from(deliveries)
+    query = query.where(deliveries.c.account_id == account_id, deliveries.c.subscription_id == subscription_id)
+    return int(conn.execute(query).scalar_one())
+
+
 # ---- worker ------------------------------------------------------------------------------
 
 

@@ -106,3 +106,23 @@ class PublicKeyResponse(BaseModel):
     publicKey: str = Field(description="The account's RSA public key, PEM (SubjectPublicKeyInfo)")
     algorithm: str = Field(description="RSASSA-PKCS1-v1_5 with SHA-256")
     signatureVersion: str = Field(description="The X-Signature-Version the signatures carry")
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    notificationId: str = Field(description="The `id` of the body sent (the same on every retry)")
+    eventType: NotificationEventType
+    status: str = Field(description="pending | delivered | failed | cancelled")
+    attempts: int
+    nextAttemptAt: str | None
+    lastStatusCode: int | None = Field(description="HTTP status of the last attempt; null when no answer")
+    lastError: str | None
+    createdAt: str
+    finishedAt: str | None
+
+
+class ListDeliveriesResponse(BaseModel):
+    deliveries: list[DeliveryOut]
+    total: int
+    hasMore: bool
+    nextCursor: str | None = None

@@ -157,6 +157,31 @@ def delete(conn: sa.Connection, *, account_id: str, subscription_id: str) -> dic
     return to_wire(row, deleted=True)
 
 
+def _delivery_wire(row: dict[str, Any]) -> dict[str, Any]:
+    pending = row["status"] == repo.PENDING
+    return {
+        "id": row["id"],
+        "notificationId": row["notification_id"],
+        "eventType": row["event_type"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "nextAttemptAt": iso_us(row["next_attempt_at"]) if pending else None,
+        "lastStatusCode": row["last_status"],
+        "lastError": row["last_error"],
+        "createdAt": iso_us(row["created_at"]),
+        "finishedAt": iso_us(row["finished_at"]) if row["finished_at"] is not None else None,
+    }
+
+
+def list_deliveries(conn: sa.Connection, *, account_id: str, subscription_id: str, page: PageRequest) -> Page:
+    """A subscription's deliveries (also of a deleted one), oldest first."""
+    if repo.get_subscription(conn, account_id, subscription_id, deleted_too=True) is None:
+        raise NotFound(f"Webhook {subscription_id} not found.")
+    rows = repo.page_deliveries(conn, account_id, subscription_id, after_seq=page.after_seq, limit=page.limit)
+    total = repo.count_deliveries(conn, account_id, subscription_id)
+    return make_page([(r["seq"], _delivery_wire(r)) for r in rows], limit=page.limit, total=total)
+
+
 # ---- the outbox API (called by other domains, in their transaction) ----------------------
 
 
