@@ -84,3 +84,5 @@ def test_pending_delivery_survives_sigkill(database_url: str, db: Database, acco
     with transaction(db, write=False) as conn:
         [row] = repo.delivery_rows(conn, account.account_id)
     assert row["status"] == "delivered" and row["attempts"] == 3 and row["last_status"] == 200
+    logged = log.read_text()
+    assert '"webhook_attempt"' in logged and "PRIVATE KEY" not in logged and rx.url not in logged

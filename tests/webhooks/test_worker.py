@@ -54,10 +54,10 @@ def test_meterline_worker_command_delivers_and_stops_on_sigterm(
     }
     with receiver() as rx:
         _subscribe(api, rx.url, "InvoiceApproved")
-        log = (tmp_path / "worker.log").open("wb")
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "meterline"), "worker"], env=env, stdout=log, stderr=log
-        )
+        with (tmp_path / "worker.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "meterline"), "worker"], env=env, stdout=log, stderr=log
+            )
         try:
             [got] = rx.wait_for(1, timeout=30)
             proc.send_signal(signal.SIGTERM)

@@ -14,6 +14,7 @@ Entry points:
 """
 
 import asyncio
+import logging
 import os
 import random
 import secrets
@@ -217,7 +218,9 @@ async def run_once(
 
 
 def new_client() -> httpx.AsyncClient:
-    # No redirects (a 3xx is not a delivery), no proxies from the environment.
+    # No redirects (a 3xx is not a delivery), no proxies from the environment. httpx's own
+    # INFO line names the URL (which may carry credentials): keep it out of the logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return httpx.AsyncClient(follow_redirects=False, trust_env=False, headers={"User-Agent": "Meterline-Webhooks/1"})
 
 
