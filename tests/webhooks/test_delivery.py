@@ -2,6 +2,8 @@
 
 The worker is driven one pass at a time with an explicit `now` (no real waiting)."""
 
+import time
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -14,7 +16,7 @@ from meterline.webhooks import service
 from meterline.webhooks.retry import US
 from tests.conftest import Account
 from tests.support import free_port
-from tests.webhooks.support import drive, receiver, verify
+from tests.webhooks.support import FAST, HANG, drive, receiver, verify
 
 
 def _subscribe(api: TestClient, url: str, event_type: str = "Overage", **extra: object) -> str:
@@ -206,3 +208,13 @@ def test_new_customer_without_contract_fires_on_creation(api: TestClient, db: Da
     assert sorted(g.json["type"] for g in got) == ["NewCustomerWithoutContract", "PingTest"]
     [event] = [g.json for g in got if g.json["type"] == "NewCustomerWithoutContract"]
     assert event["data"] == {"customerId": customer["id"], "name": "Acme", "externalId": "e1", "aliases": ["a"]}
+
+
+def test_a_receiver_that_never_answers_times_out(api: TestClient, db: Database, account: Account) -> None:
+    with receiver(script=[HANG]) as rx:
+        _subscribe(api, rx.url, "InvoiceApproved")
+        started = time.monotonic()
+        assert drive(db, config=replace(FAST, timeout_seconds=0.5, lease_seconds=5)) == 1
+        assert time.monotonic() - started < 3
+    [row] = _deliveries(db, account)
+    assert row["status"] == "pending" and row["last_status"] is None and row["last_error"] == "no answer within 0.5 s"

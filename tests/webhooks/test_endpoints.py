@@ -82,6 +82,7 @@ def test_public_key_is_per_account_pem_and_stable(app: FastAPI, api: TestClient,
     pem = api.get("/webhooks/public-key", headers={"Accept": "application/x-pem-file"})
     assert pem.status_code == 200 and pem.headers["content-type"].startswith("application/x-pem-file")
     assert pem.text == body["publicKey"]
+    assert api.get("/webhook/public-key").json() == body
     _subscribe(api)  # subscribing reuses the same key
     assert api.get("/webhooks/public-key").json()["publicKey"] == body["publicKey"]
 

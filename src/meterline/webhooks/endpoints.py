@@ -45,6 +45,7 @@ def list_webhooks(
     return ok(result.body("webhooks"))
 
 
+@router.get("/webhook/public-key", include_in_schema=False)  # the singular spelling of POST /webhook
 @router.get(
     "/webhooks/public-key",
     operation_id="getWebhookPublicKey",
