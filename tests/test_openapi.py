@@ -13,6 +13,9 @@ EXTENSIONS = {
     ("get", "/webhooks"),
     ("delete", "/webhooks/{webhookId}"),
     ("get", "/webhooks/public-key"),
+    ("get", "/webhook/public-key"),
+    ("get", "/webhooks/{webhookId}"),
+    ("get", "/webhooks/{webhookId}/deliveries"),
     ("post", "/contracts/{contractId}/terminate"),
 }
 # Paths the official client (vayu-py 0.3.11) calls that the published document predates.

@@ -70,6 +70,27 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Deliver webhooks from the outbox until interrupted (SIGINT/SIGTERM).
+
+    Safe beside the in-process worker of `meterline serve` and other workers (leases);
+    set METERLINE_BACKGROUND_JOBS=0 on servers to deliver only from here.
+    """
+    from meterline.logs import configure_logging
+    from meterline.webhooks.worker import WorkerConfig, run_blocking
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    db = create_database(settings.database_url)
+    upgrade(db)
+    err.print("webhook worker running")
+    try:
+        run_blocking(db, WorkerConfig.from_env())
+    finally:
+        db.dispose()
+
+
 @accounts_app.command("create")
 def accounts_create(name: str, as_json: Annotated[bool, typer.Option("--json", help="One JSON line")] = False) -> None:
     """Create an account and its first API key."""
