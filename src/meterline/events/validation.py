@@ -1,0 +1,82 @@
+"""Per-event validation (SEMANTICS.md "Events"). Pure: a bad event gets a clear error
+string and never rejects its neighbours."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from meterline.kit.times import from_us, to_us
+
+MAX_REF = 256
+MAX_TEXT = 1024
+FUTURE_LIMIT_US = 24 * 3600 * 1_000_000
+MIN_TS_US = to_us(datetime(1970, 1, 1, tzinfo=UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class ValidEvent:
+    name: str
+    ts: int
+    alias: str
+    ref: str
+    data: dict[str, Any] | None
+
+
+def parse_timestamp(value: Any) -> int:
+    """ISO 8601 text -> microseconds UTC; no offset means UTC. Raises ValueError."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ValueError("timestamp must be an ISO 8601 date-time string")
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"timestamp {value[:64]!r} is not an ISO 8601 date-time") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    us = to_us(dt)
+    if us < MIN_TS_US:
+        raise ValueError("timestamp must not be before 1970-01-01T00:00:00Z")
+    return us
+
+
+def event_time(us: int) -> str:
+    """How event timestamps are written back: UTC, `Z`, milliseconds (as Vayu), or
+    microseconds when the event carried sub-millisecond precision."""
+    dt = from_us(us)
+    head = dt.strftime("%Y-%m-%dT%H:%M:%S.")
+    if dt.microsecond % 1000:
+        return head + f"{dt.microsecond:06d}Z"
+    return head + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _text(event: dict[str, Any], key: str, limit: int) -> str:
+    value = event.get(key)
+    if value is None:
+        raise ValueError(f"{key} is required")
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string")
+    if not value:
+        raise ValueError(f"{key} must not be empty")
+    if len(value) > limit:
+        raise ValueError(f"{key} must be at most {limit} characters")
+    return value
+
+
+def validate(event: Any, now_us: int) -> ValidEvent:
+    """Raises ValueError with the message answered in invalidEvents[].error."""
+    if not isinstance(event, dict):
+        raise ValueError("event must be a JSON object")
+    name = _text(event, "name", MAX_TEXT)
+    alias = _text(event, "customerAlias", MAX_REF)
+    ref = _text(event, "ref", MAX_REF)
+    if "timestamp" not in event or event["timestamp"] is None:
+        raise ValueError("timestamp is required")
+    ts = parse_timestamp(event["timestamp"])
+    if ts > now_us + FUTURE_LIMIT_US:
+        raise ValueError("timestamp is more than 24 hours in the future")
+    data = event.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise ValueError("data must be a JSON object")
+    return ValidEvent(name, ts, alias, ref, data)
