@@ -30,3 +30,21 @@ def test_ten_tenths_sum_to_one(api: TestClient, db: Database, account: Account) 
             end_us=_us("2026-02-01T00:00:00Z"),
         )
     assert total == Decimal(1) and str(total) in ("1.0", "1")
+
+
+def test_delete_removes_contribution(api: TestClient, db: Database, account: Account) -> None:
+    meter = create_meter(api, operator="Max")
+    send(api, [event("a", value=5), event("b", value=9, ts="2026-01-10T10:30:00Z")])
+    resp = api.post("/events/delete-by-refs", json={"refs": ["b", "zz"]})
+    assert resp.status_code == 200 and [e["ref"] for e in resp.json()["events"]] == ["b"]
+    assert resp.json()["events"][0]["deletedAt"].endswith("Z")
+    with transaction(db, write=False) as conn:
+        got = usage(
+            conn,
+            account_id=account.account_id,
+            aliases=["acme"],
+            meter_id=meter["id"],
+            start_us=_us("2026-01-01T00:00:00Z"),
+            end_us=_us("2026-02-01T00:00:00Z"),
+        )
+    assert got == 5
