@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from meterline.customers import repository as customers_repo
 from meterline.events import repository as repo
-from meterline.events.validation import ValidEvent, event_time, validate
+from meterline.events.validation import ValidEvent, event_time, safe_echo, validate
 from meterline.kit import jsonenc
 from meterline.kit.errors import BadRequest, NotFound, TooLarge
 from meterline.kit.pagination import Page, PageRequest, make_page
@@ -57,10 +57,10 @@ def ingest(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[s
         try:
             ev = validate(raw, now)
         except ValueError as exc:
-            invalid.append({"event": raw, "error": str(exc)})
+            invalid.append({"event": safe_echo(raw), "error": str(exc)})
             continue
         if ev.ref in seen:
-            invalid.append({"event": raw, "error": DUPLICATE})
+            invalid.append({"event": safe_echo(raw), "error": DUPLICATE})
             continue
         seen.add(ev.ref)
         accepted.append(ev)

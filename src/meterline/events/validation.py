@@ -3,11 +3,14 @@ string and never rejects its neighbours."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from meterline.kit.times import from_us, to_us
 
 MAX_REF = 256
+MAX_DIGITS = 100
+MAX_EXPONENT = 100
 MAX_TEXT = 1024
 FUTURE_LIMIT_US = 24 * 3600 * 1_000_000
 MIN_TS_US = to_us(datetime(1970, 1, 1, tzinfo=UTC))
@@ -77,6 +80,39 @@ def validate(event: Any, now_us: int) -> ValidEvent:
     if ts > now_us + FUTURE_LIMIT_US:
         raise ValueError("timestamp is more than 24 hours in the future")
     data = event.get("data")
-    if data is not None and not isinstance(data, dict):
-        raise ValueError("data must be a JSON object")
+    if data is not None:
+        if not isinstance(data, dict):
+            raise ValueError("data must be a JSON object")
+        if not _numbers_ok(data):
+            raise ValueError(f"data holds a number beyond {MAX_DIGITS} digits or exponent {MAX_EXPONENT}")
     return ValidEvent(name, ts, alias, ref, data)
+
+
+def _number_ok(v: Decimal) -> bool:
+    return v.is_finite() and abs(v.adjusted()) <= MAX_EXPONENT and len(v.as_tuple().digits) <= MAX_DIGITS
+
+
+def safe_echo(raw: Any) -> Any:
+    """An invalid event as sent, except numbers that cannot be printed compactly, which are
+    echoed as their exponent text (e.g. "1E+999999")."""
+    if isinstance(raw, Decimal):
+        return raw if _number_ok(raw) else str(raw)
+    if isinstance(raw, dict):
+        return {k: safe_echo(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [safe_echo(v) for v in raw]
+    return raw
+
+
+def _numbers_ok(doc: dict[str, Any]) -> bool:
+    """Numbers must stay printable exactly in reasonable space (1e999999 would not)."""
+    stack: list[Any] = [doc]
+    while stack:
+        cur = stack.pop()
+        for v in cur.values() if isinstance(cur, dict) else cur:
+            if isinstance(v, Decimal):
+                if not _number_ok(v):
+                    return False
+            elif isinstance(v, dict | list):
+                stack.append(v)
+    return True
