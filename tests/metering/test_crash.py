@@ -137,3 +137,35 @@ def test_sigkill_mid_ingestion_loses_nothing_acknowledged(tmp_path: Path) -> Non
         )
     db.dispose()
     assert total == BATCH * len(attempted)
+
+
+def test_backfill_command_rebuilds_rollups(tmp_path: Path) -> None:
+    from meterline.db.migrate import upgrade
+    from meterline.events import service as events_service
+    from meterline.meters import repository as meters_repo
+    from meterline.usage import repository as usage_repo
+    from tests.conftest import make_account
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    db = create_database(url)
+    upgrade(db)
+    acc = make_account(db, "b")
+    with transaction(db) as conn:
+        meters_repo.insert(
+            conn,
+            account_id=acc.account_id,
+            meter_id="a" * 24,
+            name="calls",
+            event_name="call",
+            doc={"name": "calls", "eventName": "call", "aggregationMethod": {"operator": "Sum", "field": "v"}},
+            now=0,
+        )
+        events_service.ingest(conn, account_id=acc.account_id, events=_batch(1))
+        usage_repo.delete_meter(conn, acc.account_id, "a" * 24)  # as if the rollups were lost
+    env = {**os.environ, "METERLINE_DATABASE_URL": url}
+    out = subprocess.run([CLI, "meters", "backfill", "--meter", "a" * 24], env=env, capture_output=True, check=True)
+    assert b"rebuilt 1 meter" in out.stderr
+    with transaction(db, write=False) as conn:
+        total = usage(conn, account_id=acc.account_id, aliases=["acme"], meter_id="a" * 24, start_us=0, end_us=2**62)
+    db.dispose()
+    assert total == BATCH
