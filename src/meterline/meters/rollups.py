@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from meterline.meters.aggregation import EXACT, ZERO, average
-from meterline.meters.spec import MeterSpec
+from meterline.meters.spec import NO_INSTANCE, MeterSpec
 
 HOUR_US = 3_600_000_000
 DAY_US = 86_400_000_000
@@ -93,29 +93,97 @@ def bucket_of(ts: int, size: int) -> int:
     return ts - ts % size
 
 
+def _add_count(acc: Acc, ts: int, ref: str, value: Decimal | None) -> None:
+    acc.n += 1
+
+
+def _add_sum(acc: Acc, ts: int, ref: str, value: Decimal | None) -> None:
+    acc.n += 1
+    if value is not None:
+        acc.nv += 1
+        acc.total = EXACT.add(acc.total, value)
+
+
+def _add_max(acc: Acc, ts: int, ref: str, value: Decimal | None) -> None:
+    acc.n += 1
+    if value is not None:
+        acc.nv += 1
+        if acc.vmax is None or value > acc.vmax:
+            acc.vmax = value
+
+
+def _add_min(acc: Acc, ts: int, ref: str, value: Decimal | None) -> None:
+    acc.n += 1
+    if value is not None:
+        acc.nv += 1
+        if acc.vmin is None or value < acc.vmin:
+            acc.vmin = value
+
+
+def _add_first(acc: Acc, ts: int, ref: str, value: Decimal | None) -> None:
+    acc.n += 1
+    if value is not None:
+        acc.nv += 1
+        if acc.first is None or (ts, ref) < acc.first[:2]:
+            acc.first = (ts, ref, value)
+
+
+def _add_last(acc: Acc, ts: int, ref: str, value: Decimal | None) -> None:
+    acc.n += 1
+    if value is not None:
+        acc.nv += 1
+        if acc.last is None or (ts, ref) > acc.last[:2]:
+            acc.last = (ts, ref, value)
+
+
+# Each operator maintains only the fields it reads (the others keep their defaults).
+_ADDERS = {
+    "Count": _add_count,
+    "Distinct": _add_count,
+    "Sum": _add_sum,
+    "Average": _add_sum,
+    "Max": _add_max,
+    "Min": _add_min,
+    "First": _add_first,
+    "Last": _add_last,
+}
+
+
 def compute(spec: MeterSpec, events: Iterable[tuple[int, str, str, Any]]) -> Delta:
-    """events: (ts, ref, alias, data) of events already known to carry the meter's name."""
-    accs: dict[Key, Acc] = {}
+    """events: (ts, ref, alias, data) of events already known to carry the meter's name.
+
+    Events are summed into hour buckets, then hour buckets into day buckets.
+    """
+    hours: dict[Key, Acc] = {}
     distinct: dict[tuple[str, int, int, str, str], int] = {}
-    is_distinct = spec.operator == "Distinct"
+    op = spec.operator
+    add = _ADDERS[op]
+    is_distinct = op == "Distinct"
+    wants_value = op not in ("Count", "Distinct")
+    passes = spec.predicate
+    no_instance = spec.instance_key is None
     for ts, ref, alias, data in events:
-        if not spec.passes(data):
+        if passes is not None and not passes(data):
             continue
-        inst = spec.instance(data)
+        inst = NO_INSTANCE if no_instance else spec.instance(data)
+        key = (alias, 0, ts - ts % HOUR_US, inst)
+        acc = hours.get(key)
+        if acc is None:
+            acc = hours[key] = Acc()
+        add(acc, ts, ref, spec.value(data) if wants_value else None)
         if is_distinct:
             dv = spec.distinct_value(data)
-            value = None
-        else:
-            dv, value = None, spec.value(data)
-        for level, size in LEVELS:
-            key = (alias, level, ts - ts % size, inst)
-            acc = accs.get(key)
-            if acc is None:
-                acc = accs[key] = Acc()
-            acc.add(ts, ref, value)
             if dv is not None:
-                dkey = (alias, level, key[2], inst, dv)
-                distinct[dkey] = distinct.get(dkey, 0) + 1
+                for level, size in LEVELS:
+                    dkey = (alias, level, ts - ts % size, inst, dv)
+                    distinct[dkey] = distinct.get(dkey, 0) + 1
+    accs: dict[Key, Acc] = dict(hours)
+    for (alias, _lv, bucket, inst), acc in hours.items():
+        dkey4 = (alias, 1, bucket - bucket % DAY_US, inst)
+        day = accs.get(dkey4)
+        if day is None:
+            accs[dkey4] = day = Acc()
+        day.merge(acc)
     return Delta(accs, distinct)
 
 

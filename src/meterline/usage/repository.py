@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from meterline.db.tables.metering import meter_distinct, meter_rollups
 from meterline.kit.jsonenc import decimal_text
+from meterline.meters.aggregation import EXACT
 from meterline.meters.rollups import Acc, Key
 
 _R = meter_rollups.c
@@ -21,31 +22,44 @@ def _dec(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-def _txt(value: Decimal | None) -> str | None:
-    return None if value is None else decimal_text(value)
-
-
 def acc_from_row(r: Any) -> Acc:
     first = (r.first_ts, r.first_ref, Decimal(r.first_val)) if r.first_ts is not None else None
     last = (r.last_ts, r.last_ref, Decimal(r.last_val)) if r.last_ts is not None else None
     return Acc(r.n, r.nv, Decimal(r.total), _dec(r.vmin), _dec(r.vmax), first, last)
 
 
-def _acc_values(acc: Acc) -> dict[str, Any]:
+def _acc_from_tuple(t: Sequence[Any]) -> Acc:
+    """From the 11 state columns in _STATE order."""
+    first = (t[5], t[6], Decimal(t[7])) if t[5] is not None else None
+    last = (t[8], t[9], Decimal(t[10])) if t[8] is not None else None
+    vmin, vmax = t[3], t[4]
+    return Acc(
+        t[0],
+        t[1],
+        Decimal(t[2]),
+        None if vmin is None else Decimal(vmin),
+        None if vmax is None else Decimal(vmax),
+        first,
+        last,
+    )
+
+
+def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
     f, la = acc.first, acc.last
-    return {
-        "n": acc.n,
-        "nv": acc.nv,
-        "total": decimal_text(acc.total),
-        "vmin": _txt(acc.vmin),
-        "vmax": _txt(acc.vmax),
-        "first_ts": f[0] if f else None,
-        "first_ref": f[1] if f else None,
-        "first_val": decimal_text(f[2]) if f else None,
-        "last_ts": la[0] if la else None,
-        "last_ref": la[1] if la else None,
-        "last_val": decimal_text(la[2]) if la else None,
-    }
+    return (
+        acc.n,
+        acc.nv,
+        decimal_text(acc.total),
+        None if acc.vmin is None else decimal_text(acc.vmin),
+        None if acc.vmax is None else decimal_text(acc.vmax),
+        *((f[0], f[1], decimal_text(f[2])) if f else (None, None, None)),
+        *((la[0], la[1], decimal_text(la[2])) if la else (None, None, None)),
+    )
+
+
+def _sql(conn: sa.Connection, text: str) -> str:
+    """Hand-written hot-path SQL uses `?`; psycopg wants `%s`."""
+    return text if conn.dialect.name == "sqlite" else text.replace("?", "%s")
 
 
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
@@ -57,33 +71,128 @@ def _mine(account_id: str, meter_id: str) -> sa.ColumnElement[bool]:
 
 
 def load_accs(conn: sa.Connection, account_id: str, meter_id: str, keys: Sequence[Key]) -> dict[Key, Acc]:
+    """The stored state of these buckets (absent ones are left out).
+
+    Keys are grouped by (level, bucket): a batch of live events touches few buckets
+    and many aliases, so this is a handful of indexed queries, not one per key.
+    """
+    groups: dict[tuple[int, int], list[str]] = {}
+    for alias, level, bucket, _inst in keys:
+        groups.setdefault((level, bucket), []).append(alias)
+    wanted = set(keys)
+    cols = ", ".join(_STATE)
     out: dict[Key, Acc] = {}
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i : i + _CHUNK]
-        rows = conn.execute(
-            sa.select(_R.alias, _R.level, _R.bucket, _R.instance, *[_R[c] for c in _STATE]).where(
-                _mine(account_id, meter_id), sa.tuple_(_R.alias, _R.level, _R.bucket, _R.instance).in_(chunk)
+    for (level, bucket), aliases in groups.items():
+        uniq = list(dict.fromkeys(aliases))
+        for i in range(0, len(uniq), _CHUNK):
+            chunk = uniq[i : i + _CHUNK]
+            sql = _sql(
+                conn,
+                f"SELECT alias, instance, {cols} FROM meter_rollups WHERE account_id = ? AND meter_id = ? "
+                f"AND level = ? AND bucket = ? AND alias IN ({', '.join('?' * len(chunk))})",
             )
-        )
-        for r in rows:
-            out[(r.alias, r.level, r.bucket, r.instance)] = acc_from_row(r)
+            for row in conn.exec_driver_sql(sql, (account_id, meter_id, level, bucket, *chunk)).fetchall():
+                key = (row[0], level, bucket, row[1])
+                if key in wanted:
+                    out[key] = _acc_from_tuple(row[2:])
     return out
+
+
+_UPSERT = (
+    "INSERT INTO meter_rollups (account_id, meter_id, alias, level, bucket, instance, "
+    + ", ".join(_STATE)
+    + ") VALUES ("
+    + ", ".join("?" * (6 + len(_STATE)))
+    + ") ON CONFLICT (account_id, meter_id, alias, level, bucket, instance) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _STATE)
+)
 
 
 def upsert_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[Key, Acc]) -> None:
     if not accs:
         return
-    rows = [
-        {"account_id": account_id, "meter_id": meter_id, "alias": k[0], "level": k[1], "bucket": k[2], "instance": k[3]}
-        | _acc_values(acc)
-        for k, acc in accs.items()
+    rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
+    conn.exec_driver_sql(_sql(conn, _UPSERT), rows)
+
+
+def _dec_add(a: str, b: str) -> str:
+    return decimal_text(EXACT.add(Decimal(a), Decimal(b)))
+
+
+def _dec_min(a: str, b: str) -> str:
+    return a if Decimal(a) <= Decimal(b) else b
+
+
+def _dec_max(a: str, b: str) -> str:
+    return a if Decimal(a) >= Decimal(b) else b
+
+
+def _merge_sql(dialect: str) -> str:
+    """Upsert that merges a delta into the stored state inside the database (no read
+    back): counts add; sums add exactly (PostgreSQL numeric, or a Python function
+    registered on the SQLite connection); min/max compare as decimals; first/last by
+    (timestamp, ref) in code point order."""
+    t = "meter_rollups"
+    if dialect == "sqlite":
+        add, lo, hi, coll = "ml_dec_add({a}, {b})", "ml_dec_min({a}, {b})", "ml_dec_max({a}, {b})", ""
+    else:
+        add = "({a}::numeric + {b}::numeric)::text"
+        lo = "LEAST({a}::numeric, {b}::numeric)::text"
+        hi = "GREATEST({a}::numeric, {b}::numeric)::text"
+        coll = ' COLLATE "C"'
+
+    def pick(col: str, fn: str) -> str:
+        new, old = f"excluded.{col}", f"{t}.{col}"
+        return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL THEN {new} ELSE {fn.format(a=old, b=new)} END"
+
+    def point(prefix: str, cmp: str) -> str:
+        new_ts, old_ts, new_ref, old_ref = (
+            f"excluded.{prefix}_ts",
+            f"{t}.{prefix}_ts",
+            f"excluded.{prefix}_ref",
+            f"{t}.{prefix}_ref",
+        )
+        better = (
+            f"{new_ts} IS NOT NULL AND ({old_ts} IS NULL OR {new_ts} {cmp} {old_ts} OR "
+            f"({new_ts} = {old_ts} AND {new_ref}{coll} {cmp} {old_ref}{coll}))"
+        )
+        return ", ".join(
+            f"{prefix}_{c} = CASE WHEN {better} THEN excluded.{prefix}_{c} ELSE {t}.{prefix}_{c} END"
+            for c in ("ts", "ref", "val")
+        )
+
+    sets = [
+        f"n = {t}.n + excluded.n",
+        f"nv = {t}.nv + excluded.nv",
+        f"total = CASE WHEN excluded.nv = 0 THEN {t}.total WHEN {t}.nv = 0 THEN excluded.total "
+        f"ELSE {add.format(a=f'{t}.total', b='excluded.total')} END",
+        f"vmin = {pick('vmin', lo)}",
+        f"vmax = {pick('vmax', hi)}",
+        point("first", "<"),
+        point("last", ">"),
     ]
-    stmt = _insert(conn, meter_rollups)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["account_id", "meter_id", "alias", "level", "bucket", "instance"],
-        set_={c: stmt.excluded[c] for c in _STATE},
-    )
-    conn.execute(stmt, rows)
+    return _sql_for(dialect, _UPSERT.split(" DO UPDATE SET ")[0] + " DO UPDATE SET " + ", ".join(sets))
+
+
+def _sql_for(dialect: str, text: str) -> str:
+    return text if dialect == "sqlite" else text.replace("?", "%s")
+
+
+_MERGE = {d: _merge_sql(d) for d in ("sqlite", "postgresql")}
+
+
+def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[Key, Acc]) -> None:
+    """Add these contributions to the stored buckets, in one statement."""
+    if not accs:
+        return
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        raw: Any = conn.connection.dbapi_connection
+        raw.create_function("ml_dec_add", 2, _dec_add, deterministic=True)
+        raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
+        raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
+    rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
+    conn.exec_driver_sql(_MERGE[dialect], rows)
 
 
 def add_distinct(

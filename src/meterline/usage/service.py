@@ -43,14 +43,7 @@ def _data(text: str | None) -> Any:
 
 def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, delta: Delta) -> None:
     """Merge new contributions into the stored buckets."""
-    if delta.accs:
-        stored = repo.load_accs(conn, account_id, meter_id, list(delta.accs))
-        for key, acc in delta.accs.items():
-            old = stored.get(key)
-            if old is not None:
-                old.merge(acc)
-                delta.accs[key] = old
-        repo.upsert_accs(conn, account_id, meter_id, delta.accs)
+    repo.merge_accs(conn, account_id, meter_id, delta.accs)
     repo.add_distinct(conn, account_id, meter_id, delta.distinct)
 
 
