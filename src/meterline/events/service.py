@@ -2,6 +2,7 @@
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,9 +46,19 @@ def _echo(ev: ValidEvent) -> dict[str, Any]:
     return out
 
 
-def ingest(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[str, Any]:
-    """Store a batch: per-event validation, dedupe by ref (earlier batches and this one),
-    events and rollups in the caller's transaction. Answers Vayu's SendEventsResponse."""
+@dataclass(slots=True)
+class Prepared:
+    """A validated batch, not yet stored (validation needs no database). `data_json`
+    holds each accepted event's data as exact JSON text (None when absent)."""
+
+    accepted: list[ValidEvent]
+    data_json: list[str | None]
+    invalid: list[dict[str, Any]]
+    now: int
+
+
+def prepare(events: Any) -> Prepared:
+    """Check the batch and each event; refs repeated within the batch are duplicates."""
     check_batch(events)
     now = now_us()
     invalid: list[dict[str, Any]] = []
@@ -64,28 +75,46 @@ def ingest(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[s
             continue
         seen.add(ev.ref)
         accepted.append(ev)
+    dumps = jsonenc.dumps
+    data_json = [None if e.data is None else dumps(e.data).decode() for e in accepted]
+    return Prepared(accepted, data_json, invalid, now)
+
+
+def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
+    """Store a prepared batch and its rollups in the caller's transaction; refs already
+    stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
+    accepted, invalid, now = batch.accepted, list(batch.invalid), batch.now
     if accepted:
+        # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes
+        # the check below exact: a concurrent request with the same ref waits, then sees it.
         repo.lock_account(conn, account_id)
         taken = repo.existing_refs(conn, account_id, [e.ref for e in accepted])
+        data_json = batch.data_json
         if taken:
             for ev in accepted:
                 if ev.ref in taken:
                     invalid.append({"event": _echo(ev), "error": DUPLICATE})
-            accepted = [e for e in accepted if e.ref not in taken]
+            keep = [i for i, e in enumerate(accepted) if e.ref not in taken]
+            accepted, data_json = [accepted[i] for i in keep], [data_json[i] for i in keep]
     if accepted:
         ids = _ids(len(accepted))
-        dumps = jsonenc.dumps
-        rows = [
-            (ids[i], account_id, e.ref, e.name, e.alias, e.ts, None if e.data is None else dumps(e.data).decode(), now)
-            for i, e in enumerate(accepted)
-        ]
-        repo.insert_many(conn, rows)
+        repo.insert_many(
+            conn,
+            [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(accepted)],
+        )
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in accepted})
         if meters:
             usage_service.on_inserted(
                 conn, account_id, meters, [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
             )
     return {"validEvents": [_echo(e) for e in accepted], "invalidEvents": invalid}
+
+
+def ingest(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[str, Any]:
+    """Validate and store a batch (1..1000 events) in the caller's transaction: per-event
+    validation, dedupe by ref (earlier batches and this one), events and rollups
+    together. Answers Vayu's SendEventsResponse {"validEvents", "invalidEvents"}."""
+    return store(conn, account_id=account_id, batch=prepare(events))
 
 
 def to_wire(row: dict[str, Any], *, deleted_at: int | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from meterline.db.tables.metering import meter_distinct, meter_rollups
+from meterline.events.repository import raw_executemany
 from meterline.kit.jsonenc import decimal_text
 from meterline.meters.aggregation import EXACT
 from meterline.meters.rollups import Acc, Key
@@ -192,7 +193,7 @@ def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[K
         raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
         raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
     rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
-    conn.exec_driver_sql(_MERGE[dialect], rows)
+    raw_executemany(conn, _MERGE[dialect], rows)
 
 
 def add_distinct(
