@@ -12,12 +12,14 @@ from meterline.auth import service as auth_service
 from meterline.config import Settings
 from meterline.db.engine import Database, create_database, transaction
 from meterline.db.migrate import upgrade
+from meterline.meters import cli as meters_cli
 
 app = typer.Typer(help="Meterline: usage metering and billing server (Vayu API).", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(meters_cli.app, name="meters")
 err = Console(stderr=True)
 
 
