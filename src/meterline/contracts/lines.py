@@ -39,9 +39,12 @@ def _canonical_instant(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 date-time string")
     try:
-        return iso_exact(to_us(parse_instant(value, param="date")))
+        dt = parse_instant(value, param="date")
     except (InvalidParameter, OverflowError):
         raise ValueError("must be an ISO 8601 date-time") from None
+    if not 1900 <= dt.year <= 9000:
+        raise ValueError("must be a date-time between the years 1900 and 9000")
+    return iso_exact(to_us(dt))
 
 
 Instant = Annotated[str, BeforeValidator(_canonical_instant), WithJsonSchema({"type": "string", "format": "date-time"})]
