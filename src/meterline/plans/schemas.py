@@ -34,7 +34,8 @@ class BillingData(BaseModel):
 
     billingInterval: BillingInterval
     duration: PlanDuration = Field(description="> 0, or -1 for unlimited")
-    paymentTerm: PaymentTerm
+    # Optional: vayu-py 0.3.11 cannot read a plan whose paymentTerm is set (NameError in its parser).
+    paymentTerm: PaymentTerm | None = None
     autoRenewal: bool
     proRated: bool | None = None
 
