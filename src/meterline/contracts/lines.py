@@ -5,6 +5,7 @@ Shared by contracts and plans. Amounts are exact Decimals; every price is >= 0.
 
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -12,9 +13,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from meterline.contracts.windows import Unit
 from meterline.kit.errors import InvalidParameter
@@ -164,10 +169,10 @@ class Tiered(Model):
     baseAmount: NonNeg | None = None
     usageReset: UsageReset | None = None
 
-    @model_validator(mode="after")
-    def _tiers(self) -> "Tiered":
-        _check_usage_reset(self.usageReset)
-        for i, (prev, cur) in enumerate(zip(self.tiers, self.tiers[1:], strict=False), start=1):
+    @field_validator("tiers")
+    @classmethod
+    def _ordered(cls, tiers: list[Tier]) -> list[Tier]:
+        for i, (prev, cur) in enumerate(pairwise(tiers), start=1):
             if prev.toExclusive is None:
                 raise ValueError(f"tiers[{i - 1}] is open-ended (no toExclusive) but is not the last tier")
             if cur.fromInclusive < prev.toExclusive:
@@ -175,6 +180,11 @@ class Tiered(Model):
                     f"tiers[{i}] overlaps tiers[{i - 1}]: tiers must be in ascending order, "
                     "each fromInclusive >= the previous toExclusive"
                 )
+        return tiers
+
+    @model_validator(mode="after")
+    def _reset(self) -> "Tiered":
+        _check_usage_reset(self.usageReset)
         return self
 
 
@@ -207,6 +217,26 @@ Pricing = Annotated[
     OneTime | ContractTerms | Subscription | Tiered | PerUnit | FixedDeduction | PercentageDeduction,
     Field(discriminator="type"),
 ]
+PRICING_TYPES = frozenset(
+    {"ONE_TIME", "CONTRACT_TERMS", "SUBSCRIPTION", "TIERED", "PER_UNIT", "FIXED_DEDUCTION", "PERCENTAGE_DEDUCTION"}
+)
+
+
+def _untagged_errors(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate a pricing; error locations leave out the union's tag (pricing.price, not pricing.PER_UNIT.price)."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        details = [
+            InitErrorDetails(
+                type=err["type"],
+                loc=tuple(p for i, p in enumerate(err["loc"]) if not (i == 0 and p in PRICING_TYPES)),
+                input=err["input"],
+                ctx=err.get("ctx", {}),
+            )
+            for err in exc.errors()
+        ]
+        raise ValidationError.from_exception_data(title=exc.title, line_errors=details) from None
 
 
 def _check_price_commitment(commitment: Commitment | None, pricing: Any, where: str) -> None:
@@ -227,6 +257,8 @@ class ProductLine(Model):
     paymentTerm: PaymentTerm | None = None
     isCalendarAligned: bool | None = None
     cloudProviderSettings: dict[str, Any] | None = None
+
+    _pricing = field_validator("pricing", mode="wrap")(_untagged_errors)
 
     @model_validator(mode="after")
     def _commitment(self) -> "ProductLine":
