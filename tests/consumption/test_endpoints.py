@@ -111,3 +111,21 @@ def test_no_lines_unknown_and_tenancy(api: TestClient, app: FastAPI, db: Databas
         c2.headers["Authorization"] = f"Bearer {login(c2, other.api_key)}"
         assert c2.get(f"/customers/products-consumptions/{cid}").status_code == 404
         assert c2.get(f"/product-consumption/{no_meter}").status_code == 404
+
+
+def test_measurements_only_for_count_and_sum_and_time_travel(api: TestClient) -> None:
+    cid = f.customer(api, aliases=["c"])
+    peak = create_meter(api, operator="Max", event_name="gpu")
+    pid = f.product(api, name="GPUs", meter_id=peak["id"])
+    f.contract(api, cid, startDate="2026-03-01T00:00:00Z", products=[f.usage_line(pid, units=10, strategy="IGNORE")])
+    send(api, [event("g1", ts="2026-03-02T00:00:00Z", name="gpu", alias="c", value=4)])
+    body = {"customerId": cid, "meterId": peak["id"], "usageDate": {"year": 2026, "month": 3, "day": 3}, "value": 100}
+    assert api.post("/measurements", json=body).status_code == 200
+    [entry] = _consumptions(api, cid)
+    assert (entry["consumedAmount"], entry["hasAccess"], entry["usagePercentage"]) == (4, True, 40)
+    assert _consumptions(api, cid, at="2026-02-28T23:59:59.999999+0000") == []
+    # before the event, inside the window: nothing consumed yet
+    [early] = _consumptions(api, cid, at="2026-03-01T12:00:00+0000")
+    assert (early["consumedAmount"], early["remainingAmount"]) == (0, 10)
+    api.delete(f"/meters/{peak['id']}")
+    assert _consumptions(api, cid) == []
