@@ -11,7 +11,7 @@ from typing import Any
 
 from meterline.invoices.amounts import ZERO, frac, money, money_down
 from meterline.invoices.cycles import Cycle, proration_factor
-from meterline.invoices.lines import DEDUCTION_TYPES, USAGE_TYPES, Line, contract_lines
+from meterline.invoices.lines import DEDUCTION_TYPES, DISCOUNTABLE_TYPES, USAGE_TYPES, Line, contract_lines
 from meterline.invoices.pricing import (
     discount_amount,
     installments_amount,
@@ -212,7 +212,7 @@ def compute_invoice(
     for draft in drafts:
         subtotal = money(draft.charge)
         discount = ZERO
-        if draft.line.type not in DEDUCTION_TYPES:
+        if draft.line.type in DISCOUNTABLE_TYPES:
             discount = money(discount_amount(line_discount(draft.line.pricing), Fraction(subtotal), cycle))
         amounts.append(
             LineAmounts(
