@@ -296,3 +296,46 @@ def test_line_items_one_per_line_in_contract_order_zero_included() -> None:
     assert [x.display_name for x in inv.lines] == ["a", "b", "g1", "g2"]
     assert [x.subtotal for x in inv.lines] == [D("0.00")] * 4
     assert inv.total == D("0.00")
+
+
+def test_explicit_nulls_mean_absent() -> None:
+    nulls = {
+        "displayName": "n",
+        "description": None,
+        "catalogProductId": None,
+        "commitment": None,
+        "isCalendarAligned": None,
+        "scheduling": {"billingDay": None, "duration": {"unit": "MONTH", "value": 0}},
+    }
+    c = contract(
+        {
+            **nulls,
+            "pricing": {"type": "PER_UNIT", "price": D("2"), "chunkSize": None, "usageReset": None, "baseAmount": None},
+        },
+        {
+            **nulls,
+            "pricing": {
+                "type": "SUBSCRIPTION",
+                "price": D("5"),
+                "subscriptionCadence": {"unit": "MONTH", "value": 1},
+                "discount": None,
+            },
+        },
+        {
+            **nulls,
+            "pricing": {
+                "type": "TIERED",
+                "tiers": [
+                    {"fromInclusive": D("0"), "toExclusive": None, "rate": None, "flatFee": D("3"), "packageSize": None}
+                ],
+            },
+        },
+        {**nulls, "pricing": {"type": "CONTRACT_TERMS", "price": D("7"), "installments": None, "discount": None}},
+        {**nulls, "pricing": {"type": "FIXED_DEDUCTION", "amountToDeduct": D("1"), "installments": None}},
+    )
+    c["endDate"] = "2026-03-01T00:00:00.000Z"
+    c["shouldProRateInvoices"] = None
+    c["productGroups"] = None
+    inv = invoice(c, 0, {0: "4", 2: "1"})
+    assert [x.subtotal for x in inv.lines] == [D("8.00"), D("5.00"), D("3.00"), D("7.00"), D("0.00")]
+    assert (inv.discount, inv.total) == (D("1.00"), D("22.00"))
