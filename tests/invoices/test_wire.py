@@ -64,6 +64,12 @@ def test_billing_status() -> None:
     due = due_date(0, 30)
     assert due == 30 * DAY
     assert due_date(0, 7) == 7 * DAY
+    assert due_date(0, None) == 30 * DAY
+    assert due_date(0, "SAME_DAY") == 0
+    assert due_date(0, "45_DAYS") == 45 * DAY
+    assert due_date(0, "90_DAYS") == 90 * DAY
+    assert due_date(0, "END_OF_MONTH") == 31 * DAY  # 1970-01-01 -> 1970-02-01
+    assert due_date(14 * DAY, "END_OF_MONTH") == 31 * DAY
     assert billing_status(issued=False, paid=False, due=None, now=0) == BillingStatus.NONE
     assert billing_status(issued=True, paid=False, due=due, now=due) == BillingStatus.PENDING_PAYMENT
     assert billing_status(issued=True, paid=False, due=due, now=due + 1) == BillingStatus.OVERDUE

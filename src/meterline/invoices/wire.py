@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from meterline.invoices.cycles import US_PER_DAY, Cycle
+from meterline.invoices.cycles import US_PER_DAY, Cycle, boundary_after
 from meterline.invoices.totals import InvoiceAmounts, LineAmounts
 from meterline.kit.times import from_us, iso_us
 
@@ -23,10 +23,26 @@ class BillingStatus(StrEnum):
     OVERDUE = "Overdue"
 
 
-def due_date(cycle_end: int, due_days: int | None = None) -> int:
-    """Issue date (= cycle end) plus the customer's `dueDays` (default 30 days)."""
-    days = DEFAULT_DUE_DAYS if due_days is None else due_days
-    return cycle_end + days * US_PER_DAY
+def due_date(issued_at: int, due_days: str | int | None = None) -> int:
+    """Issue date (= cycle end) plus the customer's `dueDays` (default 30 days).
+
+    `dueDays` is Vayu's enum: "SAME_DAY" (the issue instant), "15_DAYS" ... "90_DAYS",
+    or "END_OF_MONTH": the end of the issue date's month (00:00 UTC of the next month's
+    first day; an invoice issued exactly on a month's first instant is due a month later).
+    An int is a number of days.
+    """
+    if due_days is None:
+        return issued_at + DEFAULT_DUE_DAYS * US_PER_DAY
+    if isinstance(due_days, int):
+        return issued_at + due_days * US_PER_DAY
+    if due_days == "SAME_DAY":
+        return issued_at
+    if due_days == "END_OF_MONTH":
+        return boundary_after(issued_at, 1)
+    head, _, tail = due_days.partition("_")
+    if tail == "DAYS" and head.isdigit():
+        return issued_at + int(head) * US_PER_DAY
+    return issued_at + DEFAULT_DUE_DAYS * US_PER_DAY
 
 
 def billing_status(*, issued: bool, paid: bool, due: int | None, now: int) -> BillingStatus:
