@@ -1,3 +1,5 @@
-"""`make bench`: benchmarks write their tables to BENCHMARKS.md (filled by the metering issues)."""
+"""`make bench` (python -m bench): metering benchmarks; the table is appended to BENCHMARKS.md."""
 
-print("no benchmarks yet")
+from bench.metering import main
+
+main()

@@ -12,12 +12,14 @@ from meterline.auth import service as auth_service
 from meterline.config import Settings
 from meterline.db.engine import Database, create_database, transaction
 from meterline.db.migrate import upgrade
+from meterline.meters import cli as meters_cli
 
 app = typer.Typer(help="Meterline: usage metering and billing server (Vayu API).", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(meters_cli.app, name="meters")
 err = Console(stderr=True)
 
 
@@ -68,6 +70,27 @@ def serve(
         access_log=False,
         log_level="warning",
     )
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks from the outbox until interrupted (SIGINT/SIGTERM).
+
+    Safe beside the in-process worker of `meterline serve` and other workers (leases);
+    set METERLINE_BACKGROUND_JOBS=0 on servers to deliver only from here.
+    """
+    from meterline.logs import configure_logging
+    from meterline.webhooks.worker import WorkerConfig, run_blocking
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    db = create_database(settings.database_url)
+    upgrade(db)
+    err.print("webhook worker running")
+    try:
+        run_blocking(db, WorkerConfig.from_env())
+    finally:
+        db.dispose()
 
 
 @accounts_app.command("create")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 DOMAINS = (
     "auth",
     "customers",
+    "customfields",
     "meters",
     "events",
     "catalog",
@@ -24,7 +25,7 @@ DOMAINS = (
 )
 
 # Each entry: "module:function" where function(app) starts a task and returns an async stop().
-BACKGROUND: tuple[str, ...] = ()
+BACKGROUND: tuple[str, ...] = ("meterline.webhooks.worker:start",)
 
 
 def ROUTERS() -> list[APIRouter]:

@@ -30,3 +30,16 @@ def test_customer_lifecycle_with_the_official_client(live_server: LiveServer, ac
     assert deleted.id == created.id and deleted.deleted_at
     with pytest.raises(NotFoundException):
         vayu.customers.get(created.id)
+
+
+def test_relations_and_integration_lookup_with_the_official_client(live_server: LiveServer, account: Account) -> None:
+    from openapi.models.integration_type import IntegrationType
+
+    vayu = Vayu(api_key=account.api_key, host=live_server.url)
+    parent = vayu.customers.create(name="Parent", external_id="p").customer
+    child = vayu.customers.create(name="Child", external_id="c").customer
+    relation = vayu.customer_relations.create(parent.id, child.id).customer_relation
+    assert (relation.vayu_parent_customer_id, relation.vayu_child_customer_id) == (parent.id, child.id)
+    assert vayu.customer_relations.get(relation.id).customer_relation.id == relation.id
+    found = vayu.customers.get_by_integration_id(IntegrationType.VAYU, parent.id).customer
+    assert found is not None and found.id == parent.id

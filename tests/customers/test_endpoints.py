@@ -133,3 +133,24 @@ def test_unknown_and_other_tenant_ids_are_404(app: FastAPI, api: TestClient, db:
         # the same externalId is free in another account
         assert c2.post("/customers", json={"name": "o", "externalId": "mine", "aliases": ["x"]}).status_code == 200
     assert api.get(f"/customers/{c['id']}").status_code == 200
+
+
+def test_relations_validate_and_isolate(app: FastAPI, api: TestClient, db: Database) -> None:
+    a = _create(api, name="A", salesForceAccountId="SF-1")
+    b = _create(api, name="B")
+    body = {"vayuParentCustomerId": a["id"], "vayuChildCustomerId": b["id"]}
+    rel = api.post("/customer-relations", json=body)
+    assert rel.status_code == 200
+    assert api.post("/customer-relations", json=body).status_code == 409
+    self_rel = {"vayuParentCustomerId": a["id"], "vayuChildCustomerId": a["id"]}
+    assert api.post("/customer-relations", json=self_rel).status_code == 400
+    unknown = {"vayuParentCustomerId": a["id"], "vayuChildCustomerId": "0" * 24}
+    assert api.post("/customer-relations", json=unknown).status_code == 404
+    assert api.get("/customers/integration/Salesforce/SF-1").json()["customer"]["id"] == a["id"]
+    assert api.get("/customers/integration/Salesforce/SF-2").status_code == 404
+    assert api.get("/customers/integration/Nope/SF-1").status_code == 400
+    other = make_account(db, "other")
+    with TestClient(app) as c2:
+        c2.headers["Authorization"] = f"Bearer {login(c2, other.api_key)}"
+        assert c2.get(f"/customer-relations/{rel.json()['customerRelation']['id']}").status_code == 404
+        assert c2.get("/customers/integration/Salesforce/SF-1").status_code == 404

@@ -4,12 +4,15 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from meterline.customers import service
+from meterline.customers import relations, service
 from meterline.customers.schemas import (
     CustomerCreate,
+    CustomerRelationCreate,
+    CustomerRelationResponse,
     CustomerResponse,
     CustomerUpdate,
     DeleteCustomerResponse,
+    IntegrationType,
     ListCustomersResponse,
 )
 from meterline.db.session import Conn
@@ -78,3 +81,52 @@ def update_customer(customerId: CustomerId, body: CustomerUpdate, conn: Conn, ac
 )
 def delete_customer(customerId: CustomerId, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"customer": service.delete(conn, account_id=account.account_id, customer_id=customerId.lower())})
+
+
+@router.get(
+    "/customers/integration/{integrationType}/{integrationId}",
+    operation_id="getCustomerByIntegrationId",
+    response_model=CustomerResponse,
+    summary="Get customer by integration id",
+)
+def get_by_integration(
+    integrationType: IntegrationType,
+    integrationId: str,
+    conn: Conn,
+    account: CurrentAccount,
+) -> JSONResp:
+    customer = relations.get_by_integration(
+        conn, account_id=account.account_id, integration_type=integrationType.value, integration_id=integrationId
+    )
+    return ok({"customer": customer})
+
+
+@router.post(
+    "/customer-relations",
+    operation_id="createCustomerRelation",
+    response_model=CustomerRelationResponse,
+    summary="Create Customer relation",
+)
+def create_relation(body: CustomerRelationCreate, conn: Conn, account: CurrentAccount) -> JSONResp:
+    relation = relations.create(
+        conn,
+        account_id=account.account_id,
+        parent_id=body.vayuParentCustomerId.lower(),
+        child_id=body.vayuChildCustomerId.lower(),
+    )
+    return ok({"customerRelation": relation})
+
+
+@router.get(
+    "/customer-relations/{customerRelationId}",
+    operation_id="getCustomerRelation",
+    response_model=CustomerRelationResponse,
+    summary="Get Customer relation",
+)
+def get_relation(
+    customerRelationId: Annotated[str, Path(pattern=ID_PATTERN)],
+    conn: Conn,
+    account: CurrentAccount,
+) -> JSONResp:
+    relation = relations.get(conn, account_id=account.account_id, relation_id=customerRelationId.lower())
+    return ok({"customerRelation": relation})

@@ -4,7 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from meterline.db.tables.core import customer_aliases, customers
+from meterline.db.tables.core import customer_aliases, customer_relations, customers
 
 _LIVE = customers.c.deleted_at.is_(None)
 
@@ -147,3 +147,38 @@ def set_aliases(conn: sa.Connection, account_id: str, customer_id: str, aliases:
             sa.insert(customer_aliases),
             [{"account_id": account_id, "alias": a, "customer_id": customer_id} for a in aliases],
         )
+
+
+def get_by_doc_field(conn: sa.Connection, account_id: str, field: str, value: str) -> dict[str, Any] | None:
+    """Rare lookups by an integration field of the stored document (scans the account's customers)."""
+    rows = conn.execute(
+        sa.select(customers).where(customers.c.account_id == account_id, _LIVE).order_by(customers.c.seq)
+    )
+    for r in rows:
+        if r.doc.get(field) == value:
+            return dict(r._mapping)
+    return None
+
+
+def insert_relation(
+    conn: sa.Connection, *, account_id: str, relation_id: str, parent_id: str, child_id: str, now: int
+) -> None:
+    conn.execute(
+        sa.insert(customer_relations).values(
+            id=relation_id,
+            account_id=account_id,
+            parent_customer_id=parent_id,
+            child_customer_id=child_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def get_relation(conn: sa.Connection, account_id: str, relation_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        sa.select(customer_relations).where(
+            customer_relations.c.account_id == account_id, customer_relations.c.id == relation_id
+        )
+    ).first()
+    return dict(row._mapping) if row else None

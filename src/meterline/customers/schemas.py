@@ -112,3 +112,34 @@ class ListCustomersResponse(BaseModel):
     total: int
     hasMore: bool
     nextCursor: str | None = None
+
+
+class IntegrationType(StrEnum):
+    Hubspot = "Hubspot"
+    Stripe = "Stripe"
+    NetSuite = "NetSuite"
+    Salesforce = "Salesforce"
+    QuickBooks = "QuickBooks"
+    Slack = "Slack"
+    S3 = "S3"
+    Vayu = "Vayu"
+    Morning = "Morning"
+    Anrok = "Anrok"
+
+
+class CustomerRelationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vayuParentCustomerId: str = Field(pattern=r"^[0-9a-fA-F]{24}$")
+    vayuChildCustomerId: str = Field(pattern=r"^[0-9a-fA-F]{24}$")
+
+
+class CustomerRelationOut(BaseModel):
+    id: str
+    vayuParentCustomerId: str
+    vayuChildCustomerId: str
+    createdAt: str
+    updatedAt: str
+
+
+class CustomerRelationResponse(BaseModel):
+    customerRelation: CustomerRelationOut

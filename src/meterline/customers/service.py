@@ -11,6 +11,7 @@ from meterline.kit.errors import Conflict, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
 from meterline.kit.times import iso_us, now_us
+from meterline.webhooks import service as webhooks
 
 
 def to_wire(row: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
@@ -60,6 +61,14 @@ def create(conn: sa.Connection, *, account_id: str, data: CustomerCreate) -> dic
         raise Conflict("A customer with one of these aliases or this externalId already exists.") from None
     row = repo.get(conn, account_id, customer_id)
     assert row is not None
+    # A customer just created has no contract yet: notify (once per customer).
+    webhooks.enqueue(
+        conn,
+        account_id=account_id,
+        event_type="NewCustomerWithoutContract",
+        data={"customerId": customer_id, "name": data.name, "externalId": data.externalId, "aliases": aliases},
+        dedupe_key=customer_id,
+    )
     return to_wire(row)
 
 

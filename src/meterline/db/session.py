@@ -4,13 +4,16 @@ Declared with scope="function" so the commit happens before the response is sent
 a 2xx means committed. Services and repositories never commit.
 """
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from meterline.db.engine import Database, write_options
+from meterline.db.engine import Database, transaction, write_options
+
+T = TypeVar("T")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -30,3 +33,19 @@ def _conn(request: Request) -> Iterator[sa.Connection]:
 
 
 Conn = Annotated[sa.Connection, Depends(_conn, scope="function")]
+
+
+async def run_read(request: Request, work: Callable[[sa.Connection], T]) -> T:
+    """Hot read paths: one read transaction in ONE worker-thread hop.
+
+    A sync generator dependency (Conn) costs a thread hop to open and another to close,
+    on top of the endpoint's own; on latency-critical reads (products consumption) an
+    async endpoint calls this instead (measured in BENCHMARKS.md).
+    """
+    db: Database = request.app.state.db
+
+    def _run() -> T:
+        with transaction(db, write=False) as conn:
+            return work(conn)
+
+    return await run_in_threadpool(_run)

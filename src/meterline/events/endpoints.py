@@ -1,3 +1,163 @@
-from meterline.kit.routing import make_router
+"""HTTP only: parse, call the service, answer in Vayu's shapes.
 
-router = make_router()
+POST /events and /events/dry-run read the raw body and decode it once with msgspec
+(exact decimals); the body-size middleware has already capped it at 256 KiB.
+"""
+
+import threading
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+
+from meterline.db.engine import Database
+from meterline.db.session import Conn
+from meterline.events import service
+from meterline.events.schemas import (
+    DeleteEventResponse,
+    DeleteEventsByRefsRequest,
+    DeleteEventsByRefsResponse,
+    DryRunResponse,
+    EventResponse,
+    QueryEventsResponse,
+    SendEventsRequest,
+    SendEventsResponse,
+)
+from meterline.kit import jsonenc
+from meterline.kit.auth import CurrentAccount
+from meterline.kit.errors import BadRequest
+from meterline.kit.pagination import PageRequest, page_request
+from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.times import parse_instant, to_us
+
+router = make_router(tags=["events"])
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SendEventsRequest"}}},
+    }
+}
+
+
+async def _decode(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        doc = jsonenc.loads(raw)
+    except jsonenc.JSONDecodeError:
+        raise BadRequest("The request body is not valid JSON.", code="bad_request") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("The request body must be a JSON object with an `events` array.", code="bad_request")
+    if "events" not in doc:
+        raise BadRequest("events is required", code="parameter_missing", param="events")
+    return doc["events"]
+
+
+async def events_body(request: Request) -> list[Any]:
+    events = await _decode(request)
+    service.check_batch(events)
+    return events  # type: ignore[no-any-return]
+
+
+async def prepared_body(request: Request) -> service.Prepared:
+    """Decoded and validated before the transaction opens, so that one request's
+    validation overlaps another's commit."""
+    return service.prepare(await _decode(request))
+
+
+_WRITERS = threading.Lock()
+
+
+def _one_writer(request: Request) -> Iterator[None]:
+    """On SQLite, ingestion requests of this process queue here rather than in SQLite's
+    busy handler, which sleeps in steps of up to 100 ms (a wake-up delay per waiter).
+    Declared before the connection, so it is released only after the commit."""
+    db: Database = request.app.state.db
+    if not db.is_sqlite:
+        yield
+        return
+    with _WRITERS:
+        yield
+
+
+EventsBody = Annotated[list[Any], Depends(events_body)]
+WriterTurn = Annotated[None, Depends(_one_writer, scope="function")]
+PreparedBody = Annotated[service.Prepared, Depends(prepared_body)]
+
+
+@router.post(
+    "/events",
+    operation_id="sendEvents",
+    response_model=SendEventsResponse,
+    summary="Submit a batch of events for ingestion",
+    openapi_extra=_BODY_DOC,
+)
+def send_events(account: CurrentAccount, batch: PreparedBody, _turn: WriterTurn, conn: Conn) -> JSONResp:
+    return ok(service.store(conn, account_id=account.account_id, batch=batch))
+
+
+@router.post(
+    "/events/dry-run",
+    operation_id="sendEventsDryRun",
+    response_model=DryRunResponse,
+    summary="Submit a batch of events for testing (nothing stored)",
+    openapi_extra=_BODY_DOC,
+)
+def dry_run(account: CurrentAccount, events: EventsBody, conn: Conn) -> JSONResp:
+    return ok(service.dry_run(conn, account_id=account.account_id, events=events))
+
+
+@router.get(
+    "/events",
+    operation_id="queryEvents",
+    response_model=QueryEventsResponse,
+    summary="Query events by timestamp period and optional event name",
+)
+def query_events(
+    conn: Conn,
+    account: CurrentAccount,
+    page: Annotated[PageRequest, Depends(page_request)],
+    startTime: Annotated[str, Query(description="ISO 8601, inclusive")],
+    endTime: Annotated[str, Query(description="ISO 8601, exclusive")],
+    eventName: Annotated[str | None, Query(min_length=1)] = None,
+    customerAlias: Annotated[str | None, Query(min_length=1)] = None,
+) -> JSONResp:
+    start = to_us(parse_instant(startTime, param="startTime"))
+    end = to_us(parse_instant(endTime, param="endTime"))
+    result = service.query(
+        conn,
+        account_id=account.account_id,
+        start_us=start,
+        end_us=end,
+        name=eventName,
+        alias=customerAlias,
+        page=page,
+    )
+    return ok(result.body("events"))
+
+
+@router.post(
+    "/events/delete-by-refs",
+    operation_id="deleteEventsByRefs",
+    response_model=DeleteEventsByRefsResponse,
+    summary="Delete events by refs",
+)
+def delete_by_refs(body: DeleteEventsByRefsRequest, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"events": service.delete_by_refs(conn, account_id=account.account_id, refs=body.refs)})
+
+
+@router.get(
+    "/events/{refId}", operation_id="getEventByRefId", response_model=EventResponse, summary="Get event by refId"
+)
+def get_event(refId: str, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"event": service.get(conn, account_id=account.account_id, ref=refId)})
+
+
+@router.delete(
+    "/events/{refId}", operation_id="deleteEventByRefId", response_model=DeleteEventResponse, summary="Delete an event"
+)
+def delete_event(refId: str, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"event": service.delete(conn, account_id=account.account_id, ref=refId)})
+
+
+__all__ = ["SendEventsRequest", "router"]

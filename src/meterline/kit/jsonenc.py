@@ -6,7 +6,7 @@ Out: orjson, with Decimals written as exact JSON numbers through orjson.Fragment
 (integers without a fraction, no exponent).
 """
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import msgspec
@@ -29,10 +29,11 @@ def loads(data: bytes | str) -> Any:
 
 
 def decimal_text(value: Decimal) -> str:
+    """Plain notation, no exponent, no trailing zeros; never rounds (whatever the context)."""
     if value == 0:
         return "0"
-    text = format(value.normalize(), "f")
-    return text
+    exact = Context(prec=max(1, len(value.as_tuple().digits)))
+    return format(value.normalize(exact), "f")
 
 
 def _default(obj: Any) -> Any:
@@ -43,5 +44,23 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
+def _widen(obj: Any) -> Any:
+    """Integers beyond 64 bits (orjson's range) become Decimals, which are written exactly."""
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, int):
+        return Decimal(obj) if not -(2**63) <= obj < 2**64 else obj
+    if isinstance(obj, dict):
+        return {k: _widen(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_widen(v) for v in obj]
+    return obj
+
+
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        return orjson.dumps(_widen(obj), default=_default, option=orjson.OPT_NON_STR_KEYS)

@@ -1,3 +1,88 @@
-from meterline.kit.routing import make_router
+"""HTTP only: Vayu's POST /webhook, and our GET/DELETE /webhooks extensions and public key."""
 
-router = make_router()
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request, Response
+
+from meterline.db.engine import Database
+from meterline.db.session import Conn, get_db
+from meterline.kit.auth import CurrentAccount
+from meterline.kit.ids import ID_PATTERN
+from meterline.kit.pagination import PageRequest, page_request
+from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.webhooks import keys, service
+from meterline.webhooks.schemas import (
+    DeleteWebhookResponse,
+    ListDeliveriesResponse,
+    ListWebhooksResponse,
+    NotificationEventType,
+    PublicKeyResponse,
+    WebhookResponse,
+    WebhookSubscribe,
+)
+
+router = make_router(tags=["webhooks"])
+
+WebhookId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+PEM_TYPE = "application/x-pem-file"
+
+
+@router.post(
+    "/webhook", operation_id="webhookSubscribe", response_model=WebhookResponse, summary="Subscribe to webhooks"
+)
+def subscribe(body: WebhookSubscribe, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"webhook": service.subscribe(conn, account_id=account.account_id, data=body)})
+
+
+@router.get("/webhooks", operation_id="listWebhooks", response_model=ListWebhooksResponse, summary="List webhooks")
+def list_webhooks(
+    conn: Conn,
+    account: CurrentAccount,
+    page: Annotated[PageRequest, Depends(page_request)],
+    eventType: Annotated[NotificationEventType | None, Query(description="only this event type")] = None,
+) -> JSONResp:
+    result = service.list_page(conn, account_id=account.account_id, page=page, event_type=eventType)
+    return ok(result.body("webhooks"))
+
+
+@router.get("/webhook/public-key", include_in_schema=False)  # the singular spelling of POST /webhook
+@router.get(
+    "/webhooks/public-key",
+    operation_id="getWebhookPublicKey",
+    response_model=PublicKeyResponse,
+    summary="The account's webhook signing public key",
+    responses={200: {"content": {PEM_TYPE: {"schema": {"type": "string"}}}}},
+)
+def public_key(request: Request, db: Annotated[Database, Depends(get_db)], account: CurrentAccount) -> Response:
+    pem = service.public_key(db, account_id=account.account_id)
+    if PEM_TYPE in request.headers.get("accept", ""):
+        return Response(pem, media_type=PEM_TYPE)
+    return ok({"publicKey": pem, "algorithm": "RSASSA-PKCS1-v1_5-SHA256", "signatureVersion": keys.SIGNATURE_VERSION})
+
+
+@router.get("/webhooks/{webhookId}", operation_id="getWebhook", response_model=WebhookResponse, summary="Get webhook")
+def get_webhook(webhookId: WebhookId, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"webhook": service.get(conn, account_id=account.account_id, subscription_id=webhookId.lower())})
+
+
+@router.delete(
+    "/webhooks/{webhookId}",
+    operation_id="deleteWebhook",
+    response_model=DeleteWebhookResponse,
+    summary="Delete (unsubscribe) a webhook",
+)
+def delete_webhook(webhookId: WebhookId, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"webhook": service.delete(conn, account_id=account.account_id, subscription_id=webhookId.lower())})
+
+
+@router.get(
+    "/webhooks/{webhookId}/deliveries",
+    operation_id="listWebhookDeliveries",
+    response_model=ListDeliveriesResponse,
+    summary="Deliveries of a webhook (status, attempts, last answer)",
+)
+def list_deliveries(
+    webhookId: WebhookId, conn: Conn, account: CurrentAccount, page: Annotated[PageRequest, Depends(page_request)]
+) -> JSONResp:
+    result = service.list_deliveries(conn, account_id=account.account_id, subscription_id=webhookId.lower(), page=page)
+    return ok(result.body("deliveries"))

@@ -65,3 +65,28 @@ customer_aliases = sa.Table(
     sa.Column("customer_id", sa.String(24), nullable=False, index=True),
     sa.PrimaryKeyConstraint("account_id", "alias"),
 )
+
+customer_relations = sa.Table(
+    "customer_relations",
+    metadata,
+    seq_column(),
+    id_column(),
+    account_column(),
+    sa.Column("parent_customer_id", sa.String(24), nullable=False),
+    sa.Column("child_customer_id", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "parent_customer_id", "child_customer_id", name="uq_customer_relations_pair"),
+)
+
+custom_fields = sa.Table(
+    "custom_fields",
+    metadata,
+    seq_column(),
+    id_column(),
+    account_column(),
+    sa.Column("doc", JSONDoc, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("deleted_at", sa.BigInteger, nullable=True),
+)

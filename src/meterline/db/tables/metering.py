@@ -22,3 +22,63 @@ meters = sa.Table(
     sa.Column("deleted_at", sa.BigInteger, nullable=True),
     sa.Index("ix_meters_account_event_name", "account_id", "event_name"),
 )
+
+# Stored events. `ref` is unique per account (idempotency); `ts` is integer microseconds
+# UTC; `data` is the event's JSON object as exact text (decimals never through float).
+events = sa.Table(
+    "events",
+    metadata,
+    seq_column(),
+    sa.Column("id", sa.String(24), nullable=False),
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("customer_alias", sa.Text, nullable=False),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("uq_events_account_ref", "account_id", "ref", unique=True),
+    sa.Index("ix_events_account_name_alias_ts", "account_id", "name", "customer_alias", "ts"),
+    sa.Index("ix_events_account_ts", "account_id", "ts"),
+)
+
+# Pre-aggregated state of one meter per (alias, level, bucket, instance). level 0 = hour
+# buckets, level 1 = day buckets (both aligned on the Unix epoch, UTC); `instance` is the
+# canonical JSON text of data[instanceKey] ("" when the event has none). Decimals as text.
+meter_rollups = sa.Table(
+    "meter_rollups",
+    metadata,
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("meter_id", sa.String(24), nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("bucket", sa.BigInteger, nullable=False),
+    sa.Column("instance", sa.Text, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("nv", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Text, nullable=False),
+    sa.Column("vmin", sa.Text, nullable=True),
+    sa.Column("vmax", sa.Text, nullable=True),
+    sa.Column("first_ts", sa.BigInteger, nullable=True),
+    sa.Column("first_ref", sa.Text, nullable=True),
+    sa.Column("first_val", sa.Text, nullable=True),
+    sa.Column("last_ts", sa.BigInteger, nullable=True),
+    sa.Column("last_ref", sa.Text, nullable=True),
+    sa.Column("last_val", sa.Text, nullable=True),
+    sa.PrimaryKeyConstraint("account_id", "meter_id", "alias", "level", "bucket", "instance"),
+)
+
+# Distinct meters: every distinct value per bucket, with how many events carry it.
+meter_distinct = sa.Table(
+    "meter_distinct",
+    metadata,
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("meter_id", sa.String(24), nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("bucket", sa.BigInteger, nullable=False),
+    sa.Column("instance", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("account_id", "meter_id", "alias", "level", "bucket", "instance", "value"),
+)

@@ -1,0 +1,309 @@
+"""Metering benchmark: HTTP ingestion rate vs a bare-SQLite floor, and usage() latency at
+10 k, 1 M and 10 M stored events. Medians throughout.
+
+Environment: BENCH_SIZES (default "10000,1000000,10000000"), BENCH_DATA (dataset cache
+directory, default bench/.data; datasets are reused when present), BENCH_ROUNDS (5).
+"""
+
+import json
+import os
+import platform
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from meterline.auth import service as auth_service
+from meterline.db.engine import Database, create_database, transaction
+from meterline.db.migrate import upgrade
+from meterline.events import service as events_service
+from meterline.kit import jsonenc
+from meterline.meters import service as meters_service
+from meterline.meters.schemas import MeterCreate
+from meterline.usage.service import usage
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = str(Path(sys.executable).parent / "meterline")
+T0 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+DAY = 86_400_000_000
+METER = {"name": "Value", "eventName": "api_call", "aggregationMethod": {"operator": "Sum", "field": "value"}}
+VALUES = [Decimal("0.1"), Decimal("0.25"), Decimal("1"), Decimal("2.5"), Decimal("10")]
+console = Console()
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _events(start: int, n: int, customers: int, span_us: int, prefix: str, rnd: random.Random) -> list[dict[str, Any]]:
+    """n events in timestamp order over span_us, customers skewed (weight 1/rank)."""
+    weights = [1 / (k + 1) for k in range(customers)]
+    who = rnd.choices(range(customers), weights=weights, k=n)
+    return [
+        {
+            "name": "api_call",
+            "timestamp": _iso(start + i * span_us // n),
+            "customerAlias": f"cust-{who[i]}",
+            "ref": f"{prefix}-{i}",
+            "data": {"value": VALUES[i % 5], "region": "eu" if i % 3 else "us", "path": "/v1/items"},
+        }
+        for i in range(n)
+    ]
+
+
+# -- HTTP ingestion ------------------------------------------------------------------
+
+
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/meters", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def http_ingest(rounds: int, batches: int, workdir: Path) -> tuple[float, list[list[tuple[Any, ...]]]]:
+    """Median events/s over HTTP (1000-event batches, 2 client connections), and the rows."""
+    env = {
+        **os.environ,
+        "METERLINE_DATABASE_URL": f"sqlite:///{workdir / 'http.db'}",
+        "METERLINE_JWT_SECRET": "bench-secret-" + "x" * 32,
+        "METERLINE_RATE_LIMIT_PER_SECOND": "1000000",
+        "METERLINE_RATE_LIMIT_BURST": "1000000",
+        "METERLINE_BACKGROUND_JOBS": "0",
+    }
+    subprocess.run([CLI, "migrate"], env=env, check=True, capture_output=True)
+    key = json.loads(
+        subprocess.run([CLI, "accounts", "create", "bench", "--json"], env=env, check=True, capture_output=True).stdout
+    )
+    port = 18000 + os.getpid() % 1000
+    url = f"http://127.0.0.1:{port}"
+    proc = _serve(env, port)
+    try:
+        token = httpx.post(f"{url}/login", json={"refreshToken": key["apiKey"]}).json()["accessToken"]
+        headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
+        httpx.post(f"{url}/meters", headers=headers, json=METER).raise_for_status()
+        rnd = random.Random(1)
+        rates = []
+        floor_rows: list[list[tuple[Any, ...]]] = []
+        clock = T0 + 40 * DAY
+        for r in range(rounds):
+            bodies = []
+            for b in range(batches):
+                evs = _events(clock, 1000, 1000, 1_000_000, f"h{r}-{b}", rnd)
+                clock += 1_000_000
+                bodies.append(jsonenc.dumps({"events": evs}))
+                floor_rows.append(
+                    [
+                        (
+                            f"{i:024x}",
+                            key["accountId"],
+                            e["ref"],
+                            e["name"],
+                            e["customerAlias"],
+                            0,
+                            jsonenc.dumps(e["data"]).decode(),
+                            0,
+                        )
+                        for i, e in enumerate(evs)
+                    ]
+                )
+            queue = list(range(batches))
+            lock = threading.Lock()
+
+            def worker(queue: list[int] = queue, lock: threading.Lock = lock, bodies: list[bytes] = bodies) -> None:
+                with httpx.Client(headers=headers, timeout=60) as client:
+                    while True:
+                        with lock:
+                            if not queue:
+                                return
+                            i = queue.pop(0)
+                        resp = client.post(f"{url}/events", content=bodies[i])
+                        assert resp.status_code == 200 and len(resp.json()["validEvents"]) == 1000, resp.text[:200]
+
+            threads = [threading.Thread(target=worker) for _ in range(2)]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            rates.append(batches * 1000 / (time.perf_counter() - start))
+        return statistics.median(rates), floor_rows
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def floor(rows: list[list[tuple[Any, ...]]], rounds: int, workdir: Path) -> float:
+    """Bare executemany of the same rows into a fresh SQLite file of the same schema, with the
+    server's durability settings (WAL, synchronous=FULL), one transaction per 1000 rows."""
+    rates = []
+    per_round = len(rows) // rounds
+    for r in range(rounds):
+        path = workdir / f"floor{r}.db"
+        db = create_database(f"sqlite:///{path}")
+        upgrade(db)
+        db.dispose()
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA cache_size=-65536")
+        batch_rows = rows[r * per_round : (r + 1) * per_round]
+        start = time.perf_counter()
+        for batch in batch_rows:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
+            conn.execute("COMMIT")
+        rates.append(sum(len(b) for b in batch_rows) / (time.perf_counter() - start))
+        conn.close()
+    return statistics.median(rates)
+
+
+# -- usage() -------------------------------------------------------------------------
+
+CUSTOMERS = 100
+SPAN = 90 * DAY
+
+
+def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
+    """A SQLite file with `size` events of 100 customers over 90 days, loaded through the
+    ingestion service in 1000-event calls, 50 calls per transaction."""
+    path = cache / f"usage-{size}-v1.db"
+    meta = cache / f"usage-{size}-v1.json"
+    if path.exists() and meta.exists():
+        info = json.loads(meta.read_text())
+        return create_database(f"sqlite:///{path}"), info["accountId"], info["meterId"]
+    for stale in cache.glob(f"usage-{size}-v1.db*"):
+        stale.unlink()
+    db = create_database(f"sqlite:///{path}")
+    upgrade(db)
+    with transaction(db) as conn:
+        account_id = auth_service.create_account(conn, name="bench").account_id
+        meter_id = meters_service.create(conn, account_id=account_id, data=MeterCreate.model_validate(METER))["id"]
+    rnd = random.Random(size)
+    chunk = 50_000
+    started = time.perf_counter()
+    for lo in range(0, size, chunk):
+        n = min(chunk, size - lo)
+        evs = _events(T0 + lo * SPAN // size, n, CUSTOMERS, n * SPAN // size, f"u{lo}", rnd)
+        with transaction(db) as conn:
+            for i in range(0, n, 1000):
+                events_service.ingest(conn, account_id=account_id, events=evs[i : i + 1000])
+        if lo and lo % 1_000_000 == 0:
+            rate = lo / (time.perf_counter() - started)
+            console.print(f"  loaded {lo:,} / {size:,} events ({rate:,.0f}/s)")
+    meta.write_text(json.dumps({"accountId": account_id, "meterId": meter_id}))
+    return db, account_id, meter_id
+
+
+def usage_latency(size: int, cache: Path, calls: int = 300) -> tuple[float, Decimal]:
+    db, account_id, meter_id = _dataset(size, cache)
+    # A month window that aligns with no bucket: 2026-02-03 05:17:23.5 + 31 days.
+    start = T0 + 33 * DAY + ((5 * 60 + 17) * 60 + 23) * 1_000_000 + 500_000
+    end = start + 31 * DAY
+    times = []
+    value = Decimal(0)
+    with db.engine.connect() as conn:
+        for _ in range(calls):
+            with conn.begin():
+                t = time.perf_counter()
+                value = usage(
+                    conn, account_id=account_id, aliases=["cust-0"], meter_id=meter_id, start_us=start, end_us=end
+                )
+                times.append(time.perf_counter() - t)
+    db.dispose()
+    return statistics.median(times) * 1000, value
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def main() -> None:
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,1000000,10000000").split(",")]
+    cache = Path(os.environ.get("BENCH_DATA", ROOT / "bench" / ".data"))
+    cache.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    results: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        console.print("HTTP ingestion ...")
+        rate, rows = http_ingest(rounds, 20, Path(tmp))
+        console.print("floor ...")
+        bare = floor(rows, rounds, Path(tmp))
+    results.append(
+        ("ingestion over HTTP, 1000-event batches, SQLite durable", f"{rate:,.0f} events/s", "≥ 50,000 events/s")
+    )
+    results.append(("floor: bare executemany, same rows, same durability", f"{bare:,.0f} events/s", ""))
+    results.append(("ingestion / floor", f"{rate / bare:.2f}", "≥ 0.30"))
+    latencies = {}
+    for size in sizes:
+        console.print(f"usage() at {size:,} events ...")
+        ms, value = usage_latency(size, cache)
+        latencies[size] = ms
+        results.append(
+            (f"usage(), 1 customer, 31-day unaligned window, {size:,} events", f"{ms:.3f} ms (value {value})", "")
+        )
+    if len(sizes) > 1:
+        ratio = latencies[sizes[-1]] / latencies[sizes[0]]
+        results.append((f"usage() at {sizes[-1]:,} / at {sizes[0]:,}", f"{ratio:.2f}x", "≤ 1.5x"))
+    table = Table("measure (median)", "result", "target")
+    for row in results:
+        table.add_row(*row)
+    console.print(table)
+    _append(results, time.perf_counter() - began)
+
+
+def _append(results: list[tuple[str, str, str]], seconds: float) -> None:
+    lines = [
+        "",
+        f"## Metering — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        "Command: `make bench` (`python -m bench`); "
+        f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s",
+        f"Machine: {_machine()}",
+        "",
+        "| measure (median) | result | target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in results],
+        "",
+    ]
+    path = ROOT / "BENCHMARKS.md"
+    if not path.exists():
+        path.write_text("# Benchmarks\n")
+    with path.open("a") as f:
+        f.write("\n".join(lines))

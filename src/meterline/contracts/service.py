@@ -1,0 +1,220 @@
+"""Contract use cases, and the lines in force that consumption and invoices read."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from meterline.catalog import repository as catalog_repo
+from meterline.contracts import lines as lines_mod
+from meterline.contracts import provisioning as prov
+from meterline.contracts import repository as repo
+from meterline.contracts.lines import iso_exact
+from meterline.contracts.refs import check_catalog_products
+from meterline.contracts.schemas import ContractCreate, ContractStatus, ContractTerminate, IntegrationType
+from meterline.customers import repository as customers_repo
+from meterline.kit.errors import BadRequest, NotFound
+from meterline.kit.ids import new_id
+from meterline.kit.pagination import Page, PageRequest, make_page
+from meterline.kit.times import iso_us, now_us, parse_instant, to_us
+from meterline.plans import service as plans_service
+
+
+def _us(text: str) -> int:
+    return to_us(parse_instant(text, param="date"))
+
+
+def to_wire(row: dict[str, Any], *, deleted: bool = False, now: int | None = None) -> dict[str, Any]:
+    out = dict(row["doc"])
+    out["id"] = row["id"]
+    out["status"] = prov.status_at(row["status"], row["terminated_at"], now_us() if now is None else now)
+    if row["terminated_at"] is not None:
+        out["terminationDate"] = iso_exact(row["terminated_at"])
+    out["createdAt"] = iso_us(row["created_at"])
+    out["updatedAt"] = iso_us(row["updated_at"])
+    if deleted and row.get("deleted_at") is not None:
+        out["deletedAt"] = iso_us(row["deleted_at"])
+    return out
+
+
+def create(conn: sa.Connection, *, account_id: str, data: ContractCreate) -> dict[str, Any]:
+    doc = lines_mod.dump(data)
+    start = _us(data.startDate)
+    end = _us(data.endDate) if data.endDate is not None else None
+    if end is not None and end <= start:
+        raise BadRequest("endDate must be after startDate.", param="endDate")
+    status = data.status or ContractStatus.Active
+    if status in (ContractStatus.Terminated, ContractStatus.PendingTermination):
+        raise BadRequest(
+            f"A new contract cannot be {status.value}; use POST /contracts/{{id}}/terminate.", param="status"
+        )
+    customer_id = data.customerId.lower()
+    if customers_repo.get(conn, account_id, customer_id) is None:
+        raise NotFound(f"Customer {customer_id} not found.", param="customerId")
+    doc["customerId"] = customer_id
+    doc["status"] = status.value
+    doc["products"] = doc.get("products") or []
+    doc["productGroups"] = doc.get("productGroups") or []
+    if data.planId is not None:
+        if doc["products"] or doc["productGroups"]:
+            raise BadRequest("Give either planId or products/productGroups, not both.", param="planId")
+        plan = plans_service.get_row(conn, account_id=account_id, plan_id=data.planId.lower(), param="planId")
+        doc["planId"] = plan["id"]
+        doc["products"] = plan["doc"].get("products") or []
+        doc["productGroups"] = plan["doc"].get("productGroups") or []
+    check_catalog_products(conn, account_id, doc)
+    contract_id, now = new_id(), now_us()
+    repo.insert(
+        conn,
+        values={
+            "id": contract_id,
+            "account_id": account_id,
+            "customer_id": customer_id,
+            "status": status.value,
+            "start_us": start,
+            "end_us": end,
+            "salesforce_opportunity_id": data.salesForceOpportunityId,
+            "doc": doc,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return get(conn, account_id=account_id, contract_id=contract_id)
+
+
+def _row(conn: sa.Connection, account_id: str, contract_id: str) -> dict[str, Any]:
+    row = repo.get(conn, account_id, contract_id)
+    if row is None:
+        raise NotFound(f"Contract {contract_id} not found.")
+    return row
+
+
+def get(conn: sa.Connection, *, account_id: str, contract_id: str) -> dict[str, Any]:
+    return to_wire(_row(conn, account_id, contract_id))
+
+
+def list_page(conn: sa.Connection, *, account_id: str, customer_id: str | None, page: PageRequest) -> Page:
+    rows = repo.page(conn, account_id, customer_id=customer_id, after_seq=page.after_seq, limit=page.limit)
+    now = now_us()
+    return make_page(
+        [(r["seq"], to_wire(r, now=now)) for r in rows],
+        limit=page.limit,
+        total=repo.count(conn, account_id, customer_id=customer_id),
+    )
+
+
+def get_by_integration(
+    conn: sa.Connection, *, account_id: str, integration_type: IntegrationType, integration_id: str
+) -> dict[str, Any]:
+    """Salesforce: salesForceOpportunityId; Vayu: the contract's own id; other providers hold no ids here."""
+    row = None
+    if integration_type is IntegrationType.Salesforce:
+        row = repo.get_by_salesforce_id(conn, account_id, integration_id)
+    elif integration_type is IntegrationType.Vayu and len(integration_id) == 24:
+        row = repo.get(conn, account_id, integration_id.lower())
+    if row is None:
+        raise NotFound(f"No contract with {integration_type.value} id {integration_id!r}.")
+    return to_wire(row)
+
+
+def terminate(
+    conn: sa.Connection, *, account_id: str, contract_id: str, data: ContractTerminate | None
+) -> dict[str, Any]:
+    """Active (or PendingTermination, to move the date) -> Terminated at terminationDate (default now).
+
+    Before that instant the contract reads PendingTermination and stays in force; from it on,
+    Terminated and out of force. Usage windows are clipped to the termination date.
+    """
+    row = _row(conn, account_id, contract_id)
+    now = now_us()
+    current = prov.status_at(row["status"], row["terminated_at"], now)
+    if current not in ("Active", "PendingTermination"):
+        raise BadRequest(f"Only an Active contract can be terminated; this one is {current}.", code="bad_request")
+    when = now if data is None or data.terminationDate is None else _us(data.terminationDate)
+    repo.set_terminated(conn, account_id, contract_id, terminated_at=when, now=now)
+    return get(conn, account_id=account_id, contract_id=contract_id)
+
+
+def delete(conn: sa.Connection, *, account_id: str, contract_id: str) -> dict[str, Any]:
+    _row(conn, account_id, contract_id)
+    repo.mark_deleted(conn, account_id, contract_id, now_us())
+    row = repo.get(conn, account_id, contract_id, deleted=True)
+    assert row is not None
+    return to_wire(row, deleted=True)
+
+
+@dataclass(frozen=True, slots=True)
+class LineInForce:
+    """One contract product line in force at an instant, with everything consumption needs but usage."""
+
+    customer_id: str
+    contract_id: str
+    contract_seq: int  # creation order: breaks ties between contracts with the same start
+    contract_start_us: int
+    line_path: str  # e.g. "products[0]" or "productGroups[1].products[0]"
+    catalog_product_id: str
+    product_name: str
+    meter_id: str | None  # the catalog product's meterId (None: the product has no meter)
+    provisioned: Decimal
+    window_start_us: int  # usage window [start, end) holding at_us
+    window_end_us: int
+    overage_strategy: str  # IGNORE (default) | BLOCK | UPGRADE_PLAN | TOP_UP
+
+
+def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, Any], prov.LineRef, int | None]]:
+    out = []
+    for row in rows:
+        end = prov.effective_end(row["end_us"], row["terminated_at"])
+        status = prov.status_at(row["status"], row["terminated_at"], at_us)
+        if not prov.contract_in_force(status, row["start_us"], end, at_us):
+            continue
+        for ref in prov.all_lines(row["doc"]):
+            if ref.line.get("catalogProductId") and prov.line_in_force(ref.line, row["start_us"], at_us):
+                out.append((row, ref, end))
+    return out
+
+
+def _in_force(conn: sa.Connection, account_id: str, rows: list[dict[str, Any]], at_us: int) -> list[LineInForce]:
+    found = _lines_of(rows, at_us)
+    products = catalog_repo.get_many(conn, account_id, [str(ref.line["catalogProductId"]) for _, ref, _ in found])
+    out = []
+    for row, ref, end in found:
+        product = products.get(str(ref.line["catalogProductId"]))
+        if product is None:  # deleted from the catalog
+            continue
+        window = prov.usage_window(ref.line, ref.group, start_us=row["start_us"], end_us=end, at_us=at_us)
+        out.append(
+            LineInForce(
+                customer_id=row["customer_id"],
+                contract_id=row["id"],
+                contract_seq=row["seq"],
+                contract_start_us=row["start_us"],
+                line_path=ref.path,
+                catalog_product_id=product["id"],
+                product_name=product["name"],
+                meter_id=product["meter_id"],
+                provisioned=prov.provisioned(ref.line, ref.group),
+                window_start_us=window.start_us,
+                window_end_us=window.end_us,
+                overage_strategy=prov.overage_strategy(ref.line, ref.group),
+            )
+        )
+    return out
+
+
+def lines_in_force(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[LineInForce]:
+    """The customer's contract lines naming a live catalog product and in force at at_us, in contract order."""
+    rows = repo.started_by(conn, account_id, at_us=at_us, customer_id=customer_id)
+    return _in_force(conn, account_id, rows, at_us)
+
+
+def account_lines_in_force(
+    conn: sa.Connection, *, account_id: str, at_us: int, catalog_product_id: str | None = None
+) -> list[LineInForce]:
+    """Every customer's lines in force at at_us (optionally of one catalog product)."""
+    rows = repo.started_by(conn, account_id, at_us=at_us)
+    lines = _in_force(conn, account_id, rows, at_us)
+    if catalog_product_id is not None:
+        lines = [line for line in lines if line.catalog_product_id == catalog_product_id]
+    return lines

@@ -1,0 +1,71 @@
+"""Custom field definitions (Vayu's customFields tag)."""
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Entity(StrEnum):
+    Customer = "Customer"
+    Contract = "Contract"
+    Invoice = "Invoice"
+    LineItem = "LineItem"
+
+
+class ValueType(StrEnum):
+    String = "String"
+    Number = "Number"
+    Boolean = "Boolean"
+    Enum = "Enum"
+
+
+class CustomFieldBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    integrationSource: str | None = Field(default=None, max_length=256)
+    integrationEntityType: Any = None
+    fieldPath: str | None = Field(default=None, max_length=1024)
+    allowedValues: list[str] | None = Field(default=None, max_length=1000)
+    defaultValue: str | None = Field(default=None, max_length=1024)
+
+
+class CustomFieldCreate(CustomFieldBase):
+    vayuEntity: Entity
+    vayuCustomFieldName: str = Field(min_length=1, max_length=256)
+    valueType: ValueType
+
+    @model_validator(mode="after")
+    def _enum_rules(self) -> "CustomFieldCreate":
+        check_enum_rules(self.valueType, self.allowedValues, self.defaultValue)
+        return self
+
+
+class CustomFieldUpdate(CustomFieldBase):
+    vayuEntity: Entity | None = None
+    vayuCustomFieldName: str | None = Field(default=None, min_length=1, max_length=256)
+    valueType: ValueType | None = None
+
+
+def check_enum_rules(value_type: str | None, allowed: list[str] | None, default: str | None) -> None:
+    if value_type == ValueType.Enum and not allowed:
+        raise ValueError("allowedValues is required for Enum fields")
+    if default is not None and allowed and default not in allowed:
+        raise ValueError("defaultValue must be one of allowedValues")
+
+
+class CustomFieldOut(CustomFieldCreate):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    createdAt: str
+    updatedAt: str
+
+
+class CustomFieldResponse(BaseModel):
+    customField: CustomFieldOut
+
+
+class ListCustomFieldsResponse(BaseModel):
+    customFields: list[CustomFieldOut]
+    total: int
+    hasMore: bool
+    nextCursor: str | None = None

@@ -1,0 +1,154 @@
+"""All SQL of stored events. Every query filters on account_id."""
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from meterline.db.tables.metering import events
+
+_E = events.c
+_CHUNK = 500
+_COLS = (_E.seq, _E.id, _E.ref, _E.name, _E.customer_alias, _E.ts, _E.data, _E.created_at)
+
+# Row tuple for insert_many: (id, account_id, ref, name, customer_alias, ts, data_json, created_at)
+EventRow = tuple[str, str, str, str, str, int, str | None, int]
+
+
+def raw_executemany(conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """executemany on the DBAPI cursor of this connection's transaction (the hot path;
+    SQLAlchemy's per-row parameter handling costs more than SQLite's insert)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def lock_account(conn: sa.Connection, account_id: str) -> None:
+    """Serialise writers of one account's events and rollups (PostgreSQL; SQLite writers
+    already hold the database write lock from BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "meterline.events:" + account_id})
+
+
+def existing_refs(conn: sa.Connection, account_id: str, refs: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for i in range(0, len(refs), _CHUNK):
+        chunk = refs[i : i + _CHUNK]
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        sql = f"SELECT ref FROM events WHERE account_id = {mark} AND ref IN ({', '.join([mark] * len(chunk))})"
+        out.update(r[0] for r in conn.exec_driver_sql(sql, (account_id, *chunk)).fetchall())
+    return out
+
+
+def insert_many(conn: sa.Connection, rows: Sequence[EventRow]) -> None:
+    """executemany (measured 2.8x faster on SQLite than one multi-row INSERT RETURNING).
+    Callers hold the account's write lock and have removed refs already stored; on
+    PostgreSQL ON CONFLICT DO NOTHING is a second guard."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        sql = (
+            "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+    else:
+        sql = (
+            "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, ref) DO NOTHING"
+        )
+    raw_executemany(conn, sql, rows)
+
+
+def get_by_refs(conn: sa.Connection, account_id: str, refs: Sequence[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(refs), _CHUNK):
+        rows = conn.execute(
+            sa.select(*_COLS).where(_E.account_id == account_id, _E.ref.in_(refs[i : i + _CHUNK])).order_by(_E.seq)
+        )
+        out += [dict(r._mapping) for r in rows]
+    return out
+
+
+def delete_seqs(conn: sa.Connection, account_id: str, seqs: Sequence[int]) -> None:
+    for i in range(0, len(seqs), _CHUNK):
+        conn.execute(sa.delete(events).where(_E.account_id == account_id, _E.seq.in_(seqs[i : i + _CHUNK])))
+
+
+def _filters(
+    account_id: str, start_us: int, end_us: int, name: str | None, alias: str | None
+) -> list[sa.ColumnElement[bool]]:
+    where = [_E.account_id == account_id, _E.ts >= start_us, _E.ts < end_us]
+    if name is not None:
+        where.append(_E.name == name)
+    if alias is not None:
+        where.append(_E.customer_alias == alias)
+    return where
+
+
+def page(
+    conn: sa.Connection,
+    account_id: str,
+    *,
+    start_us: int,
+    end_us: int,
+    name: str | None,
+    alias: str | None,
+    after_seq: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(*_COLS)
+        .where(*_filters(account_id, start_us, end_us, name, alias), _E.seq > after_seq)
+        .order_by(_E.seq)
+        .limit(limit + 1)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def count(
+    conn: sa.Connection, account_id: str, *, start_us: int, end_us: int, name: str | None, alias: str | None
+) -> int:
+    stmt = sa.select(sa.func.count()).select_from(events).where(*_filters(account_id, start_us, end_us, name, alias))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def in_ranges(
+    conn: sa.Connection, account_id: str, name: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int]]
+) -> list[tuple[int, str, str, str | None]]:
+    """(ts, ref, alias, data_json) of the events named `name` of these aliases in [a, b) ranges."""
+    if not ranges or not aliases:
+        return []
+    rows = conn.execute(
+        sa.select(_E.ts, _E.ref, _E.customer_alias, _E.data).where(
+            _E.account_id == account_id,
+            _E.name == name,
+            _E.customer_alias.in_(aliases),
+            sa.or_(*[sa.and_(_E.ts >= a, _E.ts < b) for a, b in ranges]),
+        )
+    )
+    return [(r.ts, r.ref, r.customer_alias, r.data) for r in rows]
+
+
+def count_named(conn: sa.Connection, account_id: str, name: str) -> int:
+    stmt = sa.select(sa.func.count()).select_from(events).where(_E.account_id == account_id, _E.name == name)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def stream_named(
+    conn: sa.Connection, account_id: str, name: str, *, chunk: int = 20_000
+) -> Iterator[list[tuple[int, str, str, str | None]]]:
+    """Every event named `name`, in chunks of (ts, ref, alias, data_json), by keyset on seq."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            sa.select(_E.seq, _E.ts, _E.ref, _E.customer_alias, _E.data)
+            .where(_E.account_id == account_id, _E.name == name, _E.seq > after)
+            .order_by(_E.seq)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        after = rows[-1].seq
+        yield [(r.ts, r.ref, r.customer_alias, r.data) for r in rows]

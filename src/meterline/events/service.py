@@ -1,0 +1,223 @@
+"""Event use cases: ingest (one transaction per batch), query, delete, dry-run."""
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from meterline.customers import repository as customers_repo
+from meterline.events import repository as repo
+from meterline.events.validation import ValidEvent, event_time, safe_echo, validate
+from meterline.kit import jsonenc
+from meterline.kit.errors import BadRequest, NotFound, TooLarge
+from meterline.kit.pagination import Page, PageRequest, make_page
+from meterline.kit.times import iso_us, now_us
+from meterline.meters.aggregation import Event, aggregate
+from meterline.meters.filters import MISSING, lookup
+from meterline.meters.spec import MeterSpec
+from meterline.usage import service as usage_service
+
+MAX_EVENTS = 1000
+DUPLICATE = "Event ref already exists."
+
+
+def check_batch(events: Any, *, key: str = "events") -> list[Any]:
+    if not isinstance(events, list):
+        raise BadRequest(f"{key} must be an array of events", code="parameter_missing", param=key)
+    if not events:
+        raise BadRequest(f"{key} must hold 1 to {MAX_EVENTS} events", param=key)
+    if len(events) > MAX_EVENTS:
+        raise TooLarge(f"{key} holds {len(events)} events; at most {MAX_EVENTS} are accepted per request")
+    return events
+
+
+def _ids(n: int) -> list[str]:
+    prefix = int(time.time()).to_bytes(4, "big").hex()
+    blob = os.urandom(8 * n).hex()
+    return [prefix + blob[16 * i : 16 * i + 16] for i in range(n)]
+
+
+def _echo(ev: ValidEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": ev.name, "timestamp": event_time(ev.ts), "customerAlias": ev.alias, "ref": ev.ref}
+    if ev.data is not None:
+        out["data"] = ev.data
+    return out
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A validated batch, not yet stored (validation needs no database). `data_json`
+    holds each accepted event's data as exact JSON text (None when absent)."""
+
+    accepted: list[ValidEvent]
+    data_json: list[str | None]
+    invalid: list[dict[str, Any]]
+    now: int
+
+
+def prepare(events: Any) -> Prepared:
+    """Check the batch and each event; refs repeated within the batch are duplicates."""
+    check_batch(events)
+    now = now_us()
+    invalid: list[dict[str, Any]] = []
+    accepted: list[ValidEvent] = []
+    seen: set[str] = set()
+    for raw in events:
+        try:
+            ev = validate(raw, now)
+        except ValueError as exc:
+            invalid.append({"event": safe_echo(raw), "error": str(exc)})
+            continue
+        if ev.ref in seen:
+            invalid.append({"event": safe_echo(raw), "error": DUPLICATE})
+            continue
+        seen.add(ev.ref)
+        accepted.append(ev)
+    dumps = jsonenc.dumps
+    data_json = [None if e.data is None else dumps(e.data).decode() for e in accepted]
+    return Prepared(accepted, data_json, invalid, now)
+
+
+def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
+    """Store a prepared batch and its rollups in the caller's transaction; refs already
+    stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
+    accepted, invalid, now = batch.accepted, list(batch.invalid), batch.now
+    if accepted:
+        # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes
+        # the check below exact: a concurrent request with the same ref waits, then sees it.
+        repo.lock_account(conn, account_id)
+        taken = repo.existing_refs(conn, account_id, [e.ref for e in accepted])
+        data_json = batch.data_json
+        if taken:
+            for ev in accepted:
+                if ev.ref in taken:
+                    invalid.append({"event": _echo(ev), "error": DUPLICATE})
+            keep = [i for i, e in enumerate(accepted) if e.ref not in taken]
+            accepted, data_json = [accepted[i] for i in keep], [data_json[i] for i in keep]
+    if accepted:
+        ids = _ids(len(accepted))
+        repo.insert_many(
+            conn,
+            [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(accepted)],
+        )
+        meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in accepted})
+        if meters:
+            usage_service.on_inserted(
+                conn, account_id, meters, [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
+            )
+    return {"validEvents": [_echo(e) for e in accepted], "invalidEvents": invalid}
+
+
+def ingest(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[str, Any]:
+    """Validate and store a batch (1..1000 events) in the caller's transaction: per-event
+    validation, dedupe by ref (earlier batches and this one), events and rollups
+    together. Answers Vayu's SendEventsResponse {"validEvents", "invalidEvents"}."""
+    return store(conn, account_id=account_id, batch=prepare(events))
+
+
+def to_wire(row: dict[str, Any], *, deleted_at: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "name": row["name"],
+        "timestamp": event_time(row["ts"]),
+        "customerAlias": row["customer_alias"],
+        "ref": row["ref"],
+    }
+    if row["data"] is not None:
+        out["data"] = jsonenc.loads(row["data"])
+    out["createdAt"] = iso_us(row["created_at"])
+    out["updatedAt"] = iso_us(row["created_at"])
+    if deleted_at is not None:
+        out["deletedAt"] = iso_us(deleted_at)
+    return out
+
+
+def get(conn: sa.Connection, *, account_id: str, ref: str) -> dict[str, Any]:
+    rows = repo.get_by_refs(conn, account_id, [ref])
+    if not rows:
+        raise NotFound(f"No event with ref {ref[:256]!r}.")
+    return to_wire(rows[0])
+
+
+def delete_by_refs(conn: sa.Connection, *, account_id: str, refs: list[str]) -> list[dict[str, Any]]:
+    """Remove these events and their contribution to every meter; unknown refs are skipped."""
+    repo.lock_account(conn, account_id)
+    rows = repo.get_by_refs(conn, account_id, list(dict.fromkeys(refs)))
+    if not rows:
+        return []
+    repo.delete_seqs(conn, account_id, [r["seq"] for r in rows])
+    usage_service.on_deleted(conn, account_id, rows)
+    now = now_us()
+    return [to_wire(r, deleted_at=now) for r in rows]
+
+
+def delete(conn: sa.Connection, *, account_id: str, ref: str) -> dict[str, Any]:
+    deleted = delete_by_refs(conn, account_id=account_id, refs=[ref])
+    if not deleted:
+        raise NotFound(f"No event with ref {ref[:256]!r}.")
+    return deleted[0]
+
+
+def query(
+    conn: sa.Connection,
+    *,
+    account_id: str,
+    start_us: int,
+    end_us: int,
+    name: str | None,
+    alias: str | None,
+    page: PageRequest,
+) -> Page:
+    rows = repo.page(
+        conn,
+        account_id,
+        start_us=start_us,
+        end_us=end_us,
+        name=name,
+        alias=alias,
+        after_seq=page.after_seq,
+        limit=page.limit,
+    )
+    total = repo.count(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias)
+    return make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=total)
+
+
+def dry_run(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[str, Any]:
+    """Nothing stored: per event, the customer holding its alias and the value of every
+    meter that selects it (its eventName and filter); a meter with no value is null."""
+    check_batch(events)
+    now = now_us()
+    valid: list[ValidEvent] = []
+    for i, raw in enumerate(events):
+        try:
+            valid.append(validate(raw, now))
+        except ValueError as exc:
+            raise BadRequest(f"events[{i}]: {exc}", param=f"events[{i}]") from None
+    owners = customers_repo.alias_owners(conn, account_id, sorted({e.alias for e in valid}))
+    meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in valid})
+    out = []
+    for ev in valid:
+        values = []
+        for row in meters:
+            spec = usage_service.spec_of(row)
+            if row["event_name"] != ev.name or not spec.passes(ev.data):
+                continue
+            value = aggregate(spec, [Event(ev.name, ev.ts, ev.ref, ev.alias, ev.data)])
+            values.append({"id": row["id"], **row["doc"], "value": value, "instanceValue": _instance_value(ev, spec)})
+        out.append(
+            {
+                "event": {**_echo(ev), "accountId": account_id},
+                "matchedCustomer": owners.get(ev.alias),
+                "meterWithValues": values,
+            }
+        )
+    return {"events": out}
+
+
+def _instance_value(ev: ValidEvent, spec: MeterSpec) -> Any:
+    if spec.instance_key is None:
+        return None
+    v = lookup(ev.data, spec.instance_key)
+    return None if v is MISSING else v

@@ -1,0 +1,83 @@
+"""A meter document (as Vayu shows it) checked and compiled for evaluation. Pure."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from meterline.meters.filters import (
+    MISSING,
+    EventPredicate,
+    Path,
+    as_number,
+    canonical,
+    compile_filter,
+    lookup,
+    parse_path,
+    validate_filter,
+)
+
+OPERATORS = ("Count", "Sum", "Distinct", "Max", "Min", "Average", "First", "Last")
+NO_INSTANCE = ""  # the instance of events without data[instanceKey] (never a canonical JSON text)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    event_name: str
+    operator: str
+    field: Path | None
+    instance_key: Path | None
+    predicate: EventPredicate | None
+
+    def passes(self, data: Any) -> bool:
+        return self.predicate is None or self.predicate(data)
+
+    def value(self, data: Any) -> Decimal | None:
+        """The event's usable numeric value (Sum, Max, Min, Average, First, Last)."""
+        return None if self.field is None else as_number(lookup(data, self.field))
+
+    def distinct_value(self, data: Any) -> str | None:
+        """Distinct: the canonical text of data[field]; None when missing or null."""
+        if self.field is None:
+            return None
+        v = lookup(data, self.field)
+        return None if v is MISSING else canonical(v)
+
+    def instance(self, data: Any) -> str:
+        if self.instance_key is None:
+            return NO_INSTANCE
+        v = lookup(data, self.instance_key)
+        return NO_INSTANCE if v is MISSING else canonical(v)
+
+
+def compile_meter(doc: Mapping[str, Any]) -> MeterSpec:
+    agg = doc["aggregationMethod"]
+    field, key = agg.get("field"), agg.get("instanceKey")
+    return MeterSpec(
+        event_name=doc["eventName"],
+        operator=agg["operator"],
+        field=parse_path(field) if field else None,
+        instance_key=parse_path(key) if key else None,
+        predicate=compile_filter(doc.get("filter")),
+    )
+
+
+def validate_meter(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(param, message) for every problem; the document has already the right JSON types."""
+    problems: list[tuple[str, str]] = []
+    agg = doc.get("aggregationMethod") or {}
+    op = agg.get("operator")
+    if op not in OPERATORS:
+        problems.append(("aggregationMethod.operator", f"must be one of {', '.join(OPERATORS)}"))
+    for name in ("field", "instanceKey"):
+        value = agg.get(name)
+        if value is not None:
+            try:
+                parse_path(value)
+            except ValueError:
+                problems.append((f"aggregationMethod.{name}", "must be a dotted path into data, e.g. usage.tokens"))
+    if op in OPERATORS and op != "Count" and not agg.get("field"):
+        problems.append(("aggregationMethod.field", f"is required for the {op} operator"))
+    if doc.get("filter") is not None:
+        problems += validate_filter(doc["filter"])
+    return problems

@@ -1,0 +1,281 @@
+"""All SQL of meter rollups. Every query filters on account_id (and meter_id)."""
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from meterline.db.tables.metering import meter_distinct, meter_rollups
+from meterline.events.repository import raw_executemany
+from meterline.kit.jsonenc import decimal_text
+from meterline.meters.aggregation import EXACT
+from meterline.meters.rollups import Acc, Key
+
+_R = meter_rollups.c
+_D = meter_distinct.c
+_CHUNK = 400
+_STATE = ("n", "nv", "total", "vmin", "vmax", "first_ts", "first_ref", "first_val", "last_ts", "last_ref", "last_val")
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def acc_from_row(r: Any) -> Acc:
+    first = (r.first_ts, r.first_ref, Decimal(r.first_val)) if r.first_ts is not None else None
+    last = (r.last_ts, r.last_ref, Decimal(r.last_val)) if r.last_ts is not None else None
+    return Acc(r.n, r.nv, Decimal(r.total), _dec(r.vmin), _dec(r.vmax), first, last)
+
+
+def _acc_from_tuple(t: Sequence[Any]) -> Acc:
+    """From the 11 state columns in _STATE order."""
+    first = (t[5], t[6], Decimal(t[7])) if t[5] is not None else None
+    last = (t[8], t[9], Decimal(t[10])) if t[8] is not None else None
+    vmin, vmax = t[3], t[4]
+    return Acc(
+        t[0],
+        t[1],
+        Decimal(t[2]),
+        None if vmin is None else Decimal(vmin),
+        None if vmax is None else Decimal(vmax),
+        first,
+        last,
+    )
+
+
+def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
+    f, la = acc.first, acc.last
+    return (
+        acc.n,
+        acc.nv,
+        decimal_text(acc.total),
+        None if acc.vmin is None else decimal_text(acc.vmin),
+        None if acc.vmax is None else decimal_text(acc.vmax),
+        *((f[0], f[1], decimal_text(f[2])) if f else (None, None, None)),
+        *((la[0], la[1], decimal_text(la[2])) if la else (None, None, None)),
+    )
+
+
+def _sql(conn: sa.Connection, text: str) -> str:
+    """Hand-written hot-path SQL uses `?`; psycopg wants `%s`."""
+    return text if conn.dialect.name == "sqlite" else text.replace("?", "%s")
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _mine(account_id: str, meter_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(_R.account_id == account_id, _R.meter_id == meter_id)
+
+
+def load_accs(conn: sa.Connection, account_id: str, meter_id: str, keys: Sequence[Key]) -> dict[Key, Acc]:
+    """The stored state of these buckets (absent ones are left out).
+
+    Keys are grouped by (level, bucket): a batch of live events touches few buckets
+    and many aliases, so this is a handful of indexed queries, not one per key.
+    """
+    groups: dict[tuple[int, int], list[str]] = {}
+    for alias, level, bucket, _inst in keys:
+        groups.setdefault((level, bucket), []).append(alias)
+    wanted = set(keys)
+    cols = ", ".join(_STATE)
+    out: dict[Key, Acc] = {}
+    for (level, bucket), aliases in groups.items():
+        uniq = list(dict.fromkeys(aliases))
+        for i in range(0, len(uniq), _CHUNK):
+            chunk = uniq[i : i + _CHUNK]
+            sql = _sql(
+                conn,
+                f"SELECT alias, instance, {cols} FROM meter_rollups WHERE account_id = ? AND meter_id = ? "
+                f"AND level = ? AND bucket = ? AND alias IN ({', '.join('?' * len(chunk))})",
+            )
+            for row in conn.exec_driver_sql(sql, (account_id, meter_id, level, bucket, *chunk)).fetchall():
+                key = (row[0], level, bucket, row[1])
+                if key in wanted:
+                    out[key] = _acc_from_tuple(row[2:])
+    return out
+
+
+_UPSERT = (
+    "INSERT INTO meter_rollups (account_id, meter_id, alias, level, bucket, instance, "
+    + ", ".join(_STATE)
+    + ") VALUES ("
+    + ", ".join("?" * (6 + len(_STATE)))
+    + ") ON CONFLICT (account_id, meter_id, alias, level, bucket, instance) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _STATE)
+)
+
+
+def upsert_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[Key, Acc]) -> None:
+    if not accs:
+        return
+    rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
+    conn.exec_driver_sql(_sql(conn, _UPSERT), rows)
+
+
+def _dec_add(a: str, b: str) -> str:
+    return decimal_text(EXACT.add(Decimal(a), Decimal(b)))
+
+
+def _dec_min(a: str, b: str) -> str:
+    return a if Decimal(a) <= Decimal(b) else b
+
+
+def _dec_max(a: str, b: str) -> str:
+    return a if Decimal(a) >= Decimal(b) else b
+
+
+def _merge_sql(dialect: str) -> str:
+    """Upsert that merges a delta into the stored state inside the database (no read
+    back): counts add; sums add exactly (PostgreSQL numeric, or a Python function
+    registered on the SQLite connection); min/max compare as decimals; first/last by
+    (timestamp, ref) in code point order."""
+    t = "meter_rollups"
+    if dialect == "sqlite":
+        add, lo, hi, coll = "ml_dec_add({a}, {b})", "ml_dec_min({a}, {b})", "ml_dec_max({a}, {b})", ""
+    else:
+        add = "({a}::numeric + {b}::numeric)::text"
+        lo = "LEAST({a}::numeric, {b}::numeric)::text"
+        hi = "GREATEST({a}::numeric, {b}::numeric)::text"
+        coll = ' COLLATE "C"'
+
+    def pick(col: str, fn: str) -> str:
+        new, old = f"excluded.{col}", f"{t}.{col}"
+        return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL THEN {new} ELSE {fn.format(a=old, b=new)} END"
+
+    def point(prefix: str, cmp: str) -> str:
+        new_ts, old_ts, new_ref, old_ref = (
+            f"excluded.{prefix}_ts",
+            f"{t}.{prefix}_ts",
+            f"excluded.{prefix}_ref",
+            f"{t}.{prefix}_ref",
+        )
+        better = (
+            f"{new_ts} IS NOT NULL AND ({old_ts} IS NULL OR {new_ts} {cmp} {old_ts} OR "
+            f"({new_ts} = {old_ts} AND {new_ref}{coll} {cmp} {old_ref}{coll}))"
+        )
+        return ", ".join(
+            f"{prefix}_{c} = CASE WHEN {better} THEN excluded.{prefix}_{c} ELSE {t}.{prefix}_{c} END"
+            for c in ("ts", "ref", "val")
+        )
+
+    sets = [
+        f"n = {t}.n + excluded.n",
+        f"nv = {t}.nv + excluded.nv",
+        f"total = CASE WHEN excluded.nv = 0 THEN {t}.total WHEN {t}.nv = 0 THEN excluded.total "
+        f"ELSE {add.format(a=f'{t}.total', b='excluded.total')} END",
+        f"vmin = {pick('vmin', lo)}",
+        f"vmax = {pick('vmax', hi)}",
+        point("first", "<"),
+        point("last", ">"),
+    ]
+    return _sql_for(dialect, _UPSERT.split(" DO UPDATE SET ")[0] + " DO UPDATE SET " + ", ".join(sets))
+
+
+def _sql_for(dialect: str, text: str) -> str:
+    return text if dialect == "sqlite" else text.replace("?", "%s")
+
+
+_MERGE = {d: _merge_sql(d) for d in ("sqlite", "postgresql")}
+
+
+def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[Key, Acc]) -> None:
+    """Add these contributions to the stored buckets, in one statement."""
+    if not accs:
+        return
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        raw: Any = conn.connection.dbapi_connection
+        raw.create_function("ml_dec_add", 2, _dec_add, deterministic=True)
+        raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
+        raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
+    rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
+    raw_executemany(conn, _MERGE[dialect], rows)
+
+
+def add_distinct(
+    conn: sa.Connection, account_id: str, meter_id: str, counts: dict[tuple[str, int, int, str, str], int]
+) -> None:
+    if not counts:
+        return
+    rows = [
+        {
+            "account_id": account_id,
+            "meter_id": meter_id,
+            "alias": k[0],
+            "level": k[1],
+            "bucket": k[2],
+            "instance": k[3],
+            "value": k[4],
+            "n": n,
+        }
+        for k, n in counts.items()
+    ]
+    stmt = _insert(conn, meter_distinct)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_id", "meter_id", "alias", "level", "bucket", "instance", "value"],
+        set_={"n": meter_distinct.c.n + stmt.excluded.n},
+    )
+    conn.execute(stmt, rows)
+
+
+def delete_days(
+    conn: sa.Connection, account_id: str, meter_id: str, alias: str, days: Iterable[int], day_us: int
+) -> None:
+    """Remove the hour and day buckets of these days (before recomputing them)."""
+    for table in (meter_rollups, meter_distinct):
+        c = table.c
+        for day in days:
+            conn.execute(
+                sa.delete(table).where(
+                    c.account_id == account_id,
+                    c.meter_id == meter_id,
+                    c.alias == alias,
+                    c.bucket >= day,
+                    c.bucket < day + day_us,
+                )
+            )
+
+
+def delete_meter(conn: sa.Connection, account_id: str, meter_id: str) -> None:
+    for table in (meter_rollups, meter_distinct):
+        conn.execute(sa.delete(table).where(table.c.account_id == account_id, table.c.meter_id == meter_id))
+
+
+def _ranges(c: Any, ranges: Sequence[tuple[int, int, int]]) -> sa.ColumnElement[bool]:
+    return sa.or_(*[sa.and_(c.level == lv, c.bucket >= a, c.bucket < b) for lv, a, b in ranges])
+
+
+def window_accs(
+    conn: sa.Connection, account_id: str, meter_id: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int, int]]
+) -> list[tuple[str, Acc]]:
+    """(instance, state) of every bucket of these aliases in the bucket ranges."""
+    if not ranges or not aliases:
+        return []
+    rows = conn.execute(
+        sa.select(_R.instance, *[_R[c] for c in _STATE]).where(
+            _mine(account_id, meter_id), _R.alias.in_(aliases), _ranges(_R, ranges)
+        )
+    )
+    return [(r.instance, acc_from_row(r)) for r in rows]
+
+
+def window_distinct(
+    conn: sa.Connection, account_id: str, meter_id: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int, int]]
+) -> list[tuple[str, str]]:
+    if not ranges or not aliases:
+        return []
+    rows = conn.execute(
+        sa.select(_D.instance, _D.value)
+        .distinct()
+        .where(
+            _D.account_id == account_id,
+            _D.meter_id == meter_id,
+            _D.alias.in_(aliases),
+            _ranges(_D, ranges),
+        )
+    )
+    return [(r.instance, r.value) for r in rows]

@@ -1,0 +1,201 @@
+"""Usage: a meter's value over a window, from rollups plus at most the partial hours at
+the window's edges; and the maintenance of those rollups (ingest, delete, backfill).
+
+Callers own the transaction. Rollups of an account are written only while its events
+lock is held (events.repository.lock_account), so read-modify-write merges are exact.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from meterline.events import repository as events_repo
+from meterline.kit import jsonenc
+from meterline.kit.errors import NotFound
+from meterline.meters import repository as meters_repo
+from meterline.meters.aggregation import ZERO
+from meterline.meters.rollups import DAY_US, Acc, Delta, compute, finalize, windows
+from meterline.meters.spec import MeterSpec, compile_meter
+from meterline.usage import repository as repo
+
+_SPECS: dict[tuple[str, int, int], MeterSpec] = {}
+
+
+def spec_of(row: dict[str, Any]) -> MeterSpec:
+    """The compiled meter of a meters row (cached by id, version and update time)."""
+    key = (row["id"], row["version"], row["updated_at"])
+    spec = _SPECS.get(key)
+    if spec is None:
+        if len(_SPECS) > 4096:
+            _SPECS.clear()
+        spec = _SPECS[key] = compile_meter(row["doc"])
+    return spec
+
+
+def _data(text: str | None) -> Any:
+    return None if text is None else jsonenc.loads(text)
+
+
+# -- maintenance ---------------------------------------------------------------------
+
+
+def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, delta: Delta) -> None:
+    """Merge new contributions into the stored buckets."""
+    repo.merge_accs(conn, account_id, meter_id, delta.accs)
+    repo.add_distinct(conn, account_id, meter_id, delta.distinct)
+
+
+def on_inserted(
+    conn: sa.Connection,
+    account_id: str,
+    meters: Sequence[dict[str, Any]],
+    inserted: Sequence[tuple[int, str, str, str, Any]],
+) -> None:
+    """Roll up newly stored events: (ts, ref, alias, name, data) for these meter rows."""
+    by_name: dict[str, list[tuple[int, str, str, Any]]] = {}
+    for ts, ref, alias, name, data in inserted:
+        by_name.setdefault(name, []).append((ts, ref, alias, data))
+    for row in meters:
+        evs = by_name.get(row["event_name"])
+        if evs:
+            apply_delta(conn, account_id, row["id"], compute(spec_of(row), evs))
+
+
+def recompute_days(
+    conn: sa.Connection, account_id: str, meter_row: dict[str, Any], alias_days: dict[str, set[int]]
+) -> None:
+    """Rebuild the hour and day buckets of these (alias, day)s from the stored events."""
+    spec = spec_of(meter_row)
+    for alias, days in alias_days.items():
+        repo.delete_days(conn, account_id, meter_row["id"], alias, sorted(days), DAY_US)
+        ranges = [(d, d + DAY_US) for d in sorted(days)]
+        rows = events_repo.in_ranges(conn, account_id, spec.event_name, [alias], ranges)
+        delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in rows))
+        repo.upsert_accs(conn, account_id, meter_row["id"], delta.accs)
+        repo.add_distinct(conn, account_id, meter_row["id"], delta.distinct)
+
+
+def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str, Any]]) -> None:
+    """After deleting event rows (dicts with name, customer_alias, ts): fix their buckets."""
+    if not deleted:
+        return
+    names = sorted({e["name"] for e in deleted})
+    for meter_row in meters_repo.live_for_event_names(conn, account_id, names):
+        alias_days: dict[str, set[int]] = {}
+        for e in deleted:
+            if e["name"] == meter_row["event_name"]:
+                alias_days.setdefault(e["customer_alias"], set()).add(e["ts"] - e["ts"] % DAY_US)
+        recompute_days(conn, account_id, meter_row, alias_days)
+
+
+def backfill(
+    conn: sa.Connection,
+    account_id: str,
+    meter_row: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Rebuild every rollup of a meter from the stored events; returns the events read."""
+    events_repo.lock_account(conn, account_id)
+    spec = spec_of(meter_row)
+    repo.delete_meter(conn, account_id, meter_row["id"])
+    total = events_repo.count_named(conn, account_id, spec.event_name)
+    accs: dict[Any, Acc] = {}
+    distinct: dict[Any, int] = {}
+    done = 0
+    for chunk in events_repo.stream_named(conn, account_id, spec.event_name):
+        delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in chunk))
+        for key, acc in delta.accs.items():
+            if key in accs:
+                accs[key].merge(acc)
+            else:
+                accs[key] = acc
+        for dkey, n in delta.distinct.items():
+            distinct[dkey] = distinct.get(dkey, 0) + n
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    repo.upsert_accs(conn, account_id, meter_row["id"], accs)
+    repo.add_distinct(conn, account_id, meter_row["id"], distinct)
+    if progress:
+        progress(done, total)
+    return done
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def window_value(
+    conn: sa.Connection, account_id: str, meter_row: dict[str, Any], aliases: Sequence[str], start_us: int, end_us: int
+) -> Decimal | None:
+    """The meter over [start_us, end_us) for these aliases; None when it has no value."""
+    spec = spec_of(meter_row)
+    raw, ranges = windows(start_us, end_us)
+    aliases = list(dict.fromkeys(aliases))
+    per_instance: dict[str, Acc] = {}
+    distinct: dict[str, set[str]] = {}
+    if spec.operator == "Distinct":
+        for inst, value in repo.window_distinct(conn, account_id, meter_row["id"], aliases, ranges):
+            distinct.setdefault(inst, set()).add(value)
+    else:
+        for inst, acc in repo.window_accs(conn, account_id, meter_row["id"], aliases, ranges):
+            if inst in per_instance:
+                per_instance[inst].merge(acc)
+            else:
+                per_instance[inst] = acc
+    edge = events_repo.in_ranges(conn, account_id, spec.event_name, aliases, raw)
+    if edge:
+        delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in edge))
+        for (_alias, level, _bucket, inst), acc in delta.accs.items():
+            if level == 0:
+                per_instance.setdefault(inst, Acc()).merge(acc)
+        for _alias, level, _bucket, inst, value in delta.distinct:
+            if level == 0:
+                distinct.setdefault(inst, set()).add(value)
+    return finalize(spec.operator, per_instance, distinct)
+
+
+def _meter_row(conn: sa.Connection, account_id: str, meter_id: str) -> dict[str, Any]:
+    row = meters_repo.get(conn, account_id, meter_id)
+    if row is None:
+        raise NotFound(f"Meter {meter_id} not found.")
+    return row
+
+
+def usage(
+    conn: sa.Connection, *, account_id: str, aliases: Sequence[str], meter_id: str, start_us: int, end_us: int
+) -> Decimal:
+    """The meter over the events of these aliases with timestamp in [start_us, end_us).
+
+    0 for an empty window (and for operators with no value in it). Raises NotFound for a
+    meter that does not exist (or was deleted) in this account.
+    """
+    value = window_value(conn, account_id, _meter_row(conn, account_id, meter_id), aliases, start_us, end_us)
+    return ZERO if value is None else value
+
+
+def usage_many(
+    conn: sa.Connection, *, account_id: str, aliases: Sequence[str], requests: Sequence[tuple[str, int, int]]
+) -> list[Decimal]:
+    """usage() for several (meter_id, start_us, end_us) at once, in the order given."""
+    rows = {r["id"]: r for r in meters_repo.get_many(conn, account_id, sorted({m for m, _, _ in requests}))}
+    out: list[Decimal] = []
+    for meter_id, start_us, end_us in requests:
+        row = rows.get(meter_id)
+        if row is None:
+            raise NotFound(f"Meter {meter_id} not found.")
+        value = window_value(conn, account_id, row, aliases, start_us, end_us)
+        out.append(ZERO if value is None else value)
+    return out
+
+
+def meter_rows_for(conn: sa.Connection, account_id: str, names: Iterable[str]) -> list[dict[str, Any]]:
+    return meters_repo.live_for_event_names(conn, account_id, sorted(set(names)))
+
+
+def drop(conn: sa.Connection, account_id: str, meter_id: str) -> None:
+    """Forget a deleted meter's rollups."""
+    events_repo.lock_account(conn, account_id)
+    repo.delete_meter(conn, account_id, meter_id)
