@@ -153,3 +153,24 @@ def test_errors_and_tenancy(api: TestClient, app: FastAPI, db: Database) -> None
         assert c.get(f"/invoices/{inv['id']}").status_code == 404
         assert c.get(f"/invoices/{inv['id']}/payment-status").status_code == 404
         assert c.get("/invoices").json()["invoices"] == []
+
+
+def test_termination_ends_the_last_cycle(api: TestClient) -> None:
+    cid = customer(api)
+    kid = contract(api, cid, product_line(SUB), start="2025-01-01T00:00:00Z")
+    resp = api.post(f"/contracts/{kid}/terminate", json={"terminationDate": "2025-02-15T00:00:00Z"})
+    assert resp.status_code == 200, resp.text
+    got = invoices(api, customerId=cid)
+    assert [(i["billingCycle"]["endTime"], i["amount"]) for i in got] == [
+        ("2025-02-01T00:00:00.000Z", 100),
+        ("2025-02-15T00:00:00.000Z", 100),
+    ]
+
+
+def test_deleted_customer_is_billed_without_credits(api: TestClient) -> None:
+    cid = customer(api)
+    grant(api, cid, "500")
+    contract(api, cid, product_line(SUB), start="2025-01-01T00:00:00Z", end="2025-02-01T00:00:00Z")
+    assert api.delete(f"/customers/{cid}").status_code == 200
+    got = invoices(api)
+    assert [(i["customerId"], i["amount"], i["revenueBreakdown"]["creditsUsed"]) for i in got] == [(cid, 100, 0)]

@@ -18,15 +18,23 @@ log = logging.getLogger("meterline.invoices")
 DEFAULT_INTERVAL_SECONDS = 60.0
 
 
-def close_until(db: Database, *, until: int, account_id: str | None = None) -> list[service.Issued]:
+def close_until(
+    db: Database, *, until: int, account_id: str | None = None, keep_going: bool = False
+) -> list[service.Issued]:
     """Issue every invoice whose cycle ends at or before `until`, account by account (one
-    transaction each). Idempotent: an issued invoice is never issued again."""
+    transaction each). Idempotent: an issued invoice is never issued again. With
+    keep_going, an account that fails is logged and skipped (the next round retries it)."""
     with transaction(db, write=False) as conn:
         accounts = [account_id] if account_id else [r["id"] for r in auth_repo.list_accounts(conn)]
     issued: list[service.Issued] = []
     for account in accounts:
-        with transaction(db) as conn:
-            issued += service.catch_up(conn, account_id=account, until=until, now=now_us())
+        try:
+            with transaction(db) as conn:
+                issued += service.catch_up(conn, account_id=account, until=until, now=now_us())
+        except Exception:
+            if not keep_going:
+                raise
+            log.exception("issuing invoices failed for account %s", account)
     return issued
 
 
@@ -40,7 +48,7 @@ def _interval() -> float:
 async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(close_until, db, until=now_us())
+            await asyncio.to_thread(close_until, db, until=now_us(), keep_going=True)
         except Exception:  # keep the job alive; the next round retries (issuing is idempotent)
             log.exception("invoice job round failed")
         with contextlib.suppress(TimeoutError):

@@ -40,14 +40,15 @@ def get_by_cycle(conn: sa.Connection, account_id: str, contract_id: str, cycle_s
 
 
 def claim_issue(
-    conn: sa.Connection, account_id: str, invoice_id: str, *, issued_at: int, due_date: int, now: int
+    conn: sa.Connection, account_id: str, invoice_id: str, *, cycle_end: int, due_date: int, now: int
 ) -> bool:
-    """Mark a draft issued; False when another transaction issued it first (the row lock
-    makes a concurrent issuer wait, then see issued_at set)."""
+    """Mark a draft issued at its cycle end (which a termination may have moved); False
+    when another transaction issued it first (the row lock makes a concurrent issuer
+    wait, then see issued_at set)."""
     result = conn.execute(
         sa.update(_T)
         .where(_T.c.account_id == account_id, _T.c.id == invoice_id, _T.c.issued_at.is_(None))
-        .values(issued_at=issued_at, due_date=due_date, updated_at=now)
+        .values(issued_at=cycle_end, cycle_end=cycle_end, due_date=due_date, updated_at=now)
     )
     return result.rowcount == 1
 

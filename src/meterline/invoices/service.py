@@ -67,7 +67,7 @@ def _issue(
     if row["issued_at"] is not None:
         return None
     due = due_date(cycle.end, sources.due_days(conn, account_id, contract.customer_id))
-    if not repo.claim_issue(conn, account_id, row["id"], issued_at=cycle.end, due_date=due, now=now):
+    if not repo.claim_issue(conn, account_id, row["id"], cycle_end=cycle.end, due_date=due, now=now):
         return None
     usage = sources.cycle_usage(conn, account_id, contract, cycle)
     balance = sources.credit_balance(conn, account_id, contract.customer_id)

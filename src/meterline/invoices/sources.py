@@ -73,6 +73,9 @@ def due_days(conn: sa.Connection, account_id: str, customer_id: str) -> str | No
 
 
 def credit_balance(conn: sa.Connection, account_id: str, customer_id: str) -> Decimal:
+    """The customer's balance; 0 for a deleted customer (its credits are not used)."""
+    if not customer_exists(conn, account_id, customer_id):
+        return Decimal(0)
     return credits_service.balance(conn, account_id=account_id, customer_id=customer_id)
 
 
