@@ -154,7 +154,7 @@ def _row(conn: sa.Connection, account_id: str, invoice_id: str, now: int) -> dic
     row = repo.get(conn, account_id, invoice_id)
     if row is None:
         raise NotFound(f"Invoice {invoice_id} not found.", param="invoiceId")
-    if row["issued_at"] is None and row["cycle_end"] <= now:
+    if row["issued_at"] is None:  # its cycle may have ended (or been cut short by a termination)
         catch_up(conn, account_id=account_id, until=now, now=now, customer_id=row["customer_id"])
         row = repo.get(conn, account_id, invoice_id)
         assert row is not None
