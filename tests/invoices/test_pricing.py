@@ -217,12 +217,15 @@ def test_fixed_deduction_split_over_installments() -> None:
     assert invoice(c, 0).lines[1].total == D("-33.34")
 
 
-def test_deductions_without_installments_apply_every_cycle() -> None:
+def test_deductions_without_installments_apply_once() -> None:
     c = contract(line(subscription("500")), line(fixed_deduction("50")), line(percentage_deduction("10")))
-    for k in range(3):
-        inv = invoice(c, k)
-        assert [x.discount for x in inv.lines] == [D("0.00"), D("50.00"), D("50.00")]
-        assert inv.total == D("400.00")
+    first = invoice(c, 0)
+    assert [x.discount for x in first.lines] == [D("0.00"), D("50.00"), D("50.00")]
+    assert first.total == D("400.00")
+    for k in (1, 2):
+        assert invoice(c, k).discount == D("0.00")
+    zero = contract(line(subscription("500")), line(fixed_deduction("50", installments=0)))
+    assert [invoice(zero, k).discount for k in range(2)] == [D("50.00"), D("0.00")]
 
 
 def test_percentage_deduction_with_installments() -> None:

@@ -168,17 +168,16 @@ def _group_minimums(contract: Mapping[str, Any], drafts: list[_Draft], cycle: Cy
 
 
 def _deduction(line: Line, subtotal: Fraction, cycle: Cycle) -> Fraction:
+    """A deduction is one amount spread over its `installments` first cycles (none or 0: one
+    installment, the whole deduction in the first cycle)."""
     pricing = line.pricing
-    n = int(pricing.get("installments") or 0)
-    if n > 0 and cycle.index >= n:
+    n = max(int(pricing.get("installments") or 0), 1)
+    if cycle.index >= n:
         return Fraction(0)
     if line.type == "FIXED_DEDUCTION":
         whole = money(frac(pricing.get("amountToDeduct")))
-        if n <= 0:
-            return Fraction(whole)
         return Fraction(split_evenly(whole, n)[cycle.index])
-    value = frac(pricing.get("percentageToDeduct")) * subtotal / 100
-    return value / n if n > 0 else value
+    return frac(pricing.get("percentageToDeduct")) * subtotal / 100 / n
 
 
 def split_evenly(whole: Decimal, parts: int) -> list[Decimal]:
