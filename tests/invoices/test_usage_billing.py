@@ -1,5 +1,7 @@
 """Usage lines billed from real events and measurements (meter -> catalog product -> line)."""
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 
 from tests.invoices.api import contract, customer, invoices, product_line
@@ -61,3 +63,26 @@ def test_usage_lines_bill_the_cycle_usage(api: TestClient) -> None:
         "creditsUsed": 0,
         "tax": 0,
     }
+
+
+def test_the_draft_follows_usage(api: TestClient) -> None:
+    now = datetime.now(UTC)
+    start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    cid = customer(api, aliases=["acme"])
+    meter = create_meter(api, operator="Sum", event_name="api_call")
+    product_id = api.post("/catalogProducts", json={"name": "API", "meterId": meter["id"]}).json()["catalogProduct"][
+        "id"
+    ]
+    contract(
+        api,
+        cid,
+        product_line({"type": "PER_UNIT", "price": 2}, "API calls", catalogProductId=product_id),
+        start=start.isoformat().replace("+00:00", "Z"),
+    )
+    ts = max(start, now - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    send(api, [event("d1", ts=ts, value=5)])
+    (draft,) = invoices(api, customerId=cid)
+    assert draft["billingStatus"] == "None" and draft["amount"] == 10
+    send(api, [event("d2", ts=ts, value=1)])
+    (again,) = invoices(api, customerId=cid)
+    assert again["id"] == draft["id"] and again["amount"] == 12
