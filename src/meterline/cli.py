@@ -179,5 +179,42 @@ def keys_revoke(key_id: str) -> None:
     typer.echo(f"revoked {key_id.lower()}")
 
 
+invoices_app = typer.Typer(help="Invoices.", no_args_is_help=True)
+app.add_typer(invoices_app, name="invoices")
+
+
+@invoices_app.command("close")
+def invoices_close(
+    until: Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (default: now)")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per issued invoice")] = False,
+) -> None:
+    """Issue every invoice whose billing cycle ends at or before --until (idempotent)."""
+    from meterline.invoices.job import close_until
+    from meterline.kit.errors import ApiError
+    from meterline.kit.times import iso_us, now_us, parse_instant, to_us
+
+    try:
+        until_us = now_us() if until is None else to_us(parse_instant(until, param="until"))
+    except ApiError as exc:
+        _fail(exc.message)
+        return
+    db = _db()
+    try:
+        issued = close_until(db, until=until_us, account_id=None if account is None else account.lower())
+    finally:
+        db.dispose()
+    for item in issued:
+        row = {
+            "invoiceId": item.invoice_id,
+            "contractId": item.contract_id,
+            "startTime": iso_us(item.cycle.start),
+            "endTime": iso_us(item.cycle.end),
+            "total": str(item.amounts.total),
+        }
+        typer.echo(json.dumps(row) if as_json else " ".join(f"{k}={v}" for k, v in row.items()))
+    err.print(f"issued {len(issued)} invoice(s) up to {iso_us(until_us)}")
+
+
 def main() -> None:
     app()

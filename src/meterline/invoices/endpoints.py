@@ -1,3 +1,77 @@
-from meterline.kit.routing import make_router
+"""HTTP only: parse, call the service, answer in Vayu's shapes.
 
-router = make_router()
+Reading invoices may issue the ones whose cycle has ended and create the open cycle's
+draft, so these GETs run in a write transaction of their own (on SQLite a read
+transaction cannot safely turn into a write one); it commits before the answer.
+"""
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from meterline.db.engine import Database, transaction
+from meterline.db.session import get_db
+from meterline.invoices import service
+from meterline.invoices.schemas import InvoicePaymentStatusResponse, InvoiceResponse, ListInvoicesResponse
+from meterline.kit.auth import CurrentAccount
+from meterline.kit.errors import InvalidParameter
+from meterline.kit.ids import ID_PATTERN
+from meterline.kit.pagination import PageRequest, page_request
+from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.times import now_us, parse_instant, to_us
+
+router = make_router(tags=["invoices"])
+
+InvoiceId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+
+
+def _instant(value: str | None, param: str) -> int | None:
+    return None if value is None else to_us(parse_instant(value, param=param))
+
+
+@router.get("/invoices", operation_id="listInvoices", response_model=ListInvoicesResponse, summary="List invoices")
+def list_invoices(
+    db: Annotated[Database, Depends(get_db)],
+    account: CurrentAccount,
+    page: Annotated[PageRequest, Depends(page_request)],
+    customerId: Annotated[str | None, Query()] = None,
+    billingStatus: Annotated[str | None, Query(description="None, PendingPayment, Overdue, Paid, Rejected")] = None,
+    issuedAtFrom: Annotated[str | None, Query(description="issued on or after (ISO 8601)")] = None,
+    issuedAtTo: Annotated[str | None, Query(description="issued on or before (ISO 8601)")] = None,
+) -> JSONResp:
+    if customerId is not None and not re.fullmatch(ID_PATTERN, customerId):
+        raise InvalidParameter("customerId must be 24 hexadecimal characters", param="customerId")
+    with transaction(db) as conn:
+        result = service.list_page(
+            conn,
+            account_id=account.account_id,
+            page=page,
+            now=now_us(),
+            customer_id=None if customerId is None else customerId.lower(),
+            billing_status=billingStatus,
+            issued_from=_instant(issuedAtFrom, "issuedAtFrom"),
+            issued_to=_instant(issuedAtTo, "issuedAtTo"),
+        )
+    return ok(result.body("invoices"))
+
+
+@router.get("/invoices/{invoiceId}", operation_id="getInvoice", response_model=InvoiceResponse, summary="Get invoice")
+def get_invoice(invoiceId: InvoiceId, db: Annotated[Database, Depends(get_db)], account: CurrentAccount) -> JSONResp:
+    with transaction(db) as conn:
+        invoice = service.get(conn, account_id=account.account_id, invoice_id=invoiceId.lower(), now=now_us())
+    return ok({"invoice": invoice})
+
+
+@router.get(
+    "/invoices/{invoiceId}/payment-status",
+    operation_id="getInvoicePaymentStatus",
+    response_model=InvoicePaymentStatusResponse,
+    summary="Get invoice payment status",
+)
+def get_payment_status(
+    invoiceId: InvoiceId, db: Annotated[Database, Depends(get_db)], account: CurrentAccount
+) -> JSONResp:
+    with transaction(db) as conn:
+        body = service.payment_status(conn, account_id=account.account_id, invoice_id=invoiceId.lower(), now=now_us())
+    return ok(body)

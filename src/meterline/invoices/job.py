@@ -1,0 +1,71 @@
+"""Issuing due invoices: the in-process background job and the CLI's `invoices close`."""
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+
+from meterline.auth import repository as auth_repo
+from meterline.db.engine import Database, transaction
+from meterline.invoices import service
+from meterline.kit.times import now_us
+
+log = logging.getLogger("meterline.invoices")
+
+DEFAULT_INTERVAL_SECONDS = 60.0
+
+
+def close_until(
+    db: Database, *, until: int, account_id: str | None = None, keep_going: bool = False
+) -> list[service.Issued]:
+    """Issue every invoice whose cycle ends at or before `until`, account by account (one
+    transaction each). Idempotent: an issued invoice is never issued again. With
+    keep_going, an account that fails is logged and skipped (the next round retries it)."""
+    with transaction(db, write=False) as conn:
+        accounts = [account_id] if account_id else [r["id"] for r in auth_repo.list_accounts(conn)]
+    issued: list[service.Issued] = []
+    for account in accounts:
+        try:
+            with transaction(db) as conn:
+                issued += service.catch_up(conn, account_id=account, until=until, now=now_us())
+        except Exception:
+            if not keep_going:
+                raise
+            log.exception("issuing invoices failed for account %s", account)
+    return issued
+
+
+def _interval() -> float:
+    try:
+        return max(float(os.environ.get("METERLINE_INVOICE_INTERVAL", DEFAULT_INTERVAL_SECONDS)), 0.05)
+    except ValueError:
+        return DEFAULT_INTERVAL_SECONDS
+
+
+async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(close_until, db, until=now_us(), keep_going=True)
+        except Exception:  # keep the job alive; the next round retries (issuing is idempotent)
+            log.exception("invoice job round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
+    """routers.BACKGROUND entry: issue due invoices every METERLINE_INVOICE_INTERVAL seconds."""
+    db: Database = app.state.db
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(run_forever(db, _interval(), stop), name="meterline-invoices")
+
+    async def stopper() -> None:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=30)
+        except TimeoutError:
+            task.cancel()
+
+    return stopper
