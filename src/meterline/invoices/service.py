@@ -82,6 +82,15 @@ def _issue(
             contract_id=contract.id,
         )
     repo.set_figures(conn, account_id, row["id"], figures=store.to_doc(amounts), total=amounts.total)
+    sources.notify_issued(
+        conn,
+        account_id=account_id,
+        invoice_id=row["id"],
+        view=contract,
+        cycle=cycle,
+        total=amounts.total,
+        due_date_us=due,
+    )
     return Issued(row["id"], contract.id, cycle, amounts)
 
 

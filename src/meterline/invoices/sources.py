@@ -17,9 +17,11 @@ from meterline.credits import service as credits_service
 from meterline.customers import repository as customers_repo
 from meterline.invoices.cycles import Cycle
 from meterline.invoices.lines import USAGE_TYPES, contract_lines
+from meterline.kit.times import iso_us
 from meterline.measurements import service as measurements_service
 from meterline.meters import repository as meters_repo
 from meterline.usage import service as usage_service
+from meterline.webhooks import service as webhooks_service
 
 # Contracts that are never invoiced (not agreed, or void).
 NOT_BILLED = frozenset({"InReview", "Inactive", "Error"})
@@ -124,3 +126,30 @@ def cycle_usage(conn: sa.Connection, account_id: str, view: ContractView, cycle:
             )
         out[line.index] = value
     return out
+
+
+def notify_issued(
+    conn: sa.Connection,
+    *,
+    account_id: str,
+    invoice_id: str,
+    view: ContractView,
+    cycle: Cycle,
+    total: Decimal,
+    due_date_us: int | None,
+) -> None:
+    """InvoiceApproved to the account's subscribers, in the issuing transaction (outbox)."""
+    webhooks_service.enqueue(
+        conn,
+        account_id=account_id,
+        event_type="InvoiceApproved",
+        data={
+            "invoiceId": invoice_id,
+            "customerId": view.customer_id,
+            "contractId": view.id,
+            "amount": total,
+            "billingCycle": {"startTime": iso_us(cycle.start), "endTime": iso_us(cycle.end)},
+            "dueDate": iso_us(due_date_us) if due_date_us is not None else None,
+        },
+        dedupe_key=invoice_id,
+    )
