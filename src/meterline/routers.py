@@ -25,7 +25,7 @@ DOMAINS = (
 )
 
 # Each entry: "module:function" where function(app) starts a task and returns an async stop().
-BACKGROUND: tuple[str, ...] = ("meterline.webhooks.worker:start",)
+BACKGROUND: tuple[str, ...] = ("meterline.webhooks.worker:start", "meterline.webhooks.thresholds:start")
 
 
 def ROUTERS() -> list[APIRouter]:
