@@ -95,10 +95,18 @@ def live_subscriptions(conn: sa.Connection, account_id: str, event_type: str) ->
     return [dict(r._mapping) for r in rows]
 
 
+_HAS_LIVE = (
+    sa.select(subs.c.id)
+    .where(subs.c.account_id == sa.bindparam("account_id"), subs.c.event_type == sa.bindparam("event_type"), _LIVE)
+    .limit(1)
+)
+
+
 def has_live_subscription(conn: sa.Connection, account_id: str, event_type: str) -> bool:
-    """One indexed probe (ix_webhook_subscriptions_account_event)."""
-    query = sa.select(subs.c.id).where(subs.c.account_id == account_id, subs.c.event_type == event_type, _LIVE)
-    return conn.execute(query.limit(1)).first() is not None
+    """One indexed probe (ix_webhook_subscriptions_account_event); the statement is built
+    once, so a call costs one cached execution (it sits on the ingestion path)."""
+    row = conn.execute(_HAS_LIVE, {"account_id": account_id, "event_type": event_type}).first()
+    return row is not None
 
 
 def accounts_subscribed(conn: sa.Connection, event_types: list[str]) -> list[str]:
