@@ -1,23 +1,25 @@
 """Overage and CommitmentUsageCrossed from the threshold scan, delivered to a real HTTP
 receiver, on SQLite and PostgreSQL. scan() runs with an explicit `at_us`."""
 
-import asyncio
-import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from meterline.app import create_app
+from meterline.config import Settings
 from meterline.db.engine import Database, transaction
 from meterline.kit import jsonenc
 from meterline.kit.times import iso_us, now_us, parse_instant, to_us
+from meterline.routers import background_tasks
 from meterline.webhooks import repository as repo
 from meterline.webhooks import thresholds
 from tests.conftest import Account, login, make_account
 from tests.contracts import factories as f
 from tests.metering.factories import create_meter, event, send
-from tests.webhooks.support import Received, drive, receiver
+from tests.webhooks.support import FAST, Received, drive, receiver
 
 
 def _us(text: str) -> int:
@@ -186,31 +188,29 @@ def test_no_subscription_no_work_and_scan_all(app: FastAPI, db: Database, accoun
         assert repo.delivery_rows(conn, account.account_id) == []
 
 
-def test_background_loop_queues_as_of_now(api: TestClient, db: Database, account: Account) -> None:
-    meter = create_meter(api, operator="Count", event_name="call")
-    pid = f.product(api, name="Calls", meter_id=meter["id"])
-    cid = f.customer(api, "A", aliases=["a"])
-    start = iso_us(now_us() - 40 * 86_400_000_000)
-    f.contract(api, cid, startDate=start, products=[f.usage_line(pid, units=2)])
-    _subscribe(api, "https://hooks.example/x", "Overage")
-    _calls(api, "a", 2, iso_us(now_us() - 1_000_000), "now")
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(
-        target=loop.run_until_complete,
-        args=(thresholds.run_forever(db, thresholds.ScanConfig(interval_seconds=0.05), stop),),
+def test_in_process_job_delivers_an_overage_end_to_end(settings: Settings, db: Database, account: Account) -> None:
+    """routers.BACKGROUND starts the scan with the app: events in, Overage out, no explicit scan."""
+    assert thresholds.start in background_tasks()
+    app = create_app(replace(settings, background_jobs=True), db=db)
+    app.state.webhook_worker_config = FAST
+    app.state.threshold_scan_config = thresholds.ScanConfig(interval_seconds=0.05)
+    with receiver() as rx, TestClient(app) as api:
+        api.headers["Authorization"] = f"Bearer {login(api, account.api_key)}"
+        meter = create_meter(api, operator="Count", event_name="call")
+        pid = f.product(api, name="Calls", meter_id=meter["id"])
+        cid = f.customer(api, "A", aliases=["a"])
+        start = iso_us(now_us() - 40 * 86_400_000_000)
+        f.contract(api, cid, startDate=start, products=[f.usage_line(pid, units=2)])
+        _subscribe(api, rx.url, "Overage")
+        _calls(api, "a", 2, iso_us(now_us() - 1_000_000), "now")
+        got = rx.wait_for(2, timeout=30)
+        time.sleep(0.3)  # several more scans: nothing new
+    assert len(rx.received) == 2
+    data = got[1].json["data"]
+    assert got[1].json["type"] == "Overage"
+    assert (data["customerId"], data["consumedAmount"], data["provisionedAmount"], data["hasAccess"]) == (
+        cid,
+        2,
+        2,
+        False,
     )
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with transaction(db, write=False) as conn:
-                rows = [r for r in repo.delivery_rows(conn, account.account_id) if r["event_type"] == "Overage"]
-            if rows:
-                break
-            time.sleep(0.05)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
-        loop.close()
-    assert len(rows) == 1
