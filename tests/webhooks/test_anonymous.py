@@ -46,10 +46,10 @@ def test_once_per_alias_per_day_across_batches(api: TestClient, db: Database, ac
         # the next day, the same alias is announced again (once)
         tomorrow = today + timedelta(days=1)
         with transaction(db) as conn:
-            args = {"account_id": account.account_id, "aliases": ["ghost", "known", "ghost"]}
-            assert notify.anonymous_aliases(conn, day=tomorrow, **args) == 1
-            assert notify.anonymous_aliases(conn, day=tomorrow, **args) == 0
-            assert notify.anonymous_aliases(conn, day=now_us(), **args) == 0  # today's: done already
+            acc, aliases = account.account_id, ["ghost", "known", "ghost"]
+            assert notify.anonymous_aliases(conn, account_id=acc, aliases=aliases, day=tomorrow) == 1
+            assert notify.anonymous_aliases(conn, account_id=acc, aliases=aliases, day=tomorrow) == 0
+            assert notify.anonymous_aliases(conn, account_id=acc, aliases=aliases, day=now_us()) == 0  # done today
         assert drive(db) == 4
         got = rx.wait_for(5)
         assert drive(db, now=now_us() + 3_600_000_000) == 0
