@@ -74,7 +74,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks from the outbox until interrupted (SIGINT/SIGTERM).
+    """Deliver webhooks from the outbox and scan usage thresholds until interrupted (SIGINT/SIGTERM).
 
     Safe beside the in-process worker of `meterline serve` and other workers (leases);
     set METERLINE_BACKGROUND_JOBS=0 on servers to deliver only from here.

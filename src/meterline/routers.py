@@ -25,7 +25,11 @@ DOMAINS = (
 )
 
 # Each entry: "module:function" where function(app) starts a task and returns an async stop().
-BACKGROUND: tuple[str, ...] = ("meterline.webhooks.worker:start", "meterline.invoices.job:start")
+BACKGROUND: tuple[str, ...] = (
+    "meterline.webhooks.worker:start",
+    "meterline.webhooks.thresholds:start",
+    "meterline.invoices.job:start",
+)
 
 
 def ROUTERS() -> list[APIRouter]:

@@ -145,15 +145,23 @@ def _access(entry: Entry, balance: _Balance) -> bool:
     )
 
 
-def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[dict[str, Any]]:
-    if customers_repo.get(conn, account_id, customer_id) is None:
-        raise NotFound(f"Customer {customer_id} not found.")
-    lines = lines_in_force(conn, account_id=account_id, customer_id=customer_id, at_us=at_us)
+def entries_for(
+    conn: sa.Connection, *, account_id: str, customer_id: str, lines: Sequence[LineInForce], at_us: int
+) -> list[dict[str, Any]]:
+    """The wire entries of these lines of one customer (lines_in_force at at_us, or a part
+    of them), one per product with a live meter, merged: what for_customer answers for them."""
     balance = _Balance(conn, account_id, customer_id)
     return [
         to_wire(e.product_id, e.product_name, e.provisioned, e.consumed, _access(e, balance))
         for e in _entries(conn, account_id, customer_id, lines, at_us)
     ]
+
+
+def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[dict[str, Any]]:
+    if customers_repo.get(conn, account_id, customer_id) is None:
+        raise NotFound(f"Customer {customer_id} not found.")
+    lines = lines_in_force(conn, account_id=account_id, customer_id=customer_id, at_us=at_us)
+    return entries_for(conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us)
 
 
 def for_alias(conn: sa.Connection, *, account_id: str, alias: str, at_us: int) -> list[dict[str, Any]]:

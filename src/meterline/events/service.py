@@ -18,6 +18,7 @@ from meterline.meters.aggregation import Event, aggregate
 from meterline.meters.filters import MISSING, lookup
 from meterline.meters.spec import MeterSpec
 from meterline.usage import service as usage_service
+from meterline.webhooks import notify
 
 MAX_EVENTS = 1000
 DUPLICATE = "Event ref already exists."
@@ -107,6 +108,7 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
             usage_service.on_inserted(
                 conn, account_id, meters, [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
             )
+        notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=now)
     return {"validEvents": [_echo(e) for e in accepted], "invalidEvents": invalid}
 
 

@@ -95,6 +95,26 @@ def live_subscriptions(conn: sa.Connection, account_id: str, event_type: str) ->
     return [dict(r._mapping) for r in rows]
 
 
+_HAS_LIVE = (
+    sa.select(subs.c.id)
+    .where(subs.c.account_id == sa.bindparam("account_id"), subs.c.event_type == sa.bindparam("event_type"), _LIVE)
+    .limit(1)
+)
+
+
+def has_live_subscription(conn: sa.Connection, account_id: str, event_type: str) -> bool:
+    """One indexed probe (ix_webhook_subscriptions_account_event); the statement is built
+    once, so a call costs one cached execution (it sits on the ingestion path)."""
+    row = conn.execute(_HAS_LIVE, {"account_id": account_id, "event_type": event_type}).first()
+    return row is not None
+
+
+def accounts_subscribed(conn: sa.Connection, event_types: list[str]) -> list[str]:
+    """The accounts with a live subscription to any of these types (spans accounts: background jobs)."""
+    query = sa.select(subs.c.account_id).where(subs.c.event_type.in_(event_types), _LIVE).distinct()
+    return sorted(str(r.account_id) for r in conn.execute(query))
+
+
 def page_subscriptions(
     conn: sa.Connection, account_id: str, *, event_type: str | None, after_seq: int, limit: int
 ) -> list[dict[str, Any]]:
@@ -172,6 +192,23 @@ def insert_notification(
     }
     stmt = _insert_ignore(conn, notifications, values, ["account_id", "event_type", "scope", "dedupe_key"])
     return conn.execute(stmt.returning(notifications.c.id)).first() is not None
+
+
+def existing_dedupe_keys(
+    conn: sa.Connection, account_id: str, event_type: str, scope: str, dedupe_keys: list[str]
+) -> set[str]:
+    """Which of these dedupe keys were already queued (uq_webhook_notifications_dedupe)."""
+    if not dedupe_keys:
+        return set()
+    rows = conn.execute(
+        sa.select(notifications.c.dedupe_key).where(
+            notifications.c.account_id == account_id,
+            notifications.c.event_type == event_type,
+            notifications.c.scope == scope,
+            notifications.c.dedupe_key.in_(dedupe_keys),
+        )
+    )
+    return {str(r.dedupe_key) for r in rows}
 
 
 def insert_deliveries(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:

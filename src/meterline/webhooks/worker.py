@@ -281,14 +281,19 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
 
 
 def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
-    """`meterline worker`: run until SIGINT/SIGTERM."""
+    """`meterline worker`: deliver, and scan thresholds (webhooks.thresholds), until SIGINT/SIGTERM."""
     import signal
+
+    from meterline.webhooks import thresholds
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(db, config or WorkerConfig.from_env(), stop)
+        await asyncio.gather(
+            run_forever(db, config or WorkerConfig.from_env(), stop),
+            thresholds.run_forever(db, thresholds.ScanConfig.from_env(), stop),
+        )
 
     asyncio.run(main())
