@@ -102,3 +102,17 @@ def mark_deleted(conn: sa.Connection, account_id: str, meter_id: str, now: int) 
         .where(meters.c.account_id == account_id, meters.c.id == meter_id)
         .values(deleted_at=now, updated_at=now)
     )
+
+
+def live_keys(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> list[dict[str, Any]]:
+    """id, version, updated_at, event_name and the unparsed doc (`doc_text`) of live meters:
+    the hot path of usage(), which compiles a meter once per version."""
+    if not meter_ids:
+        return []
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = {mark} "
+        f"AND id IN ({', '.join([mark] * len(meter_ids))}) AND deleted_at IS NULL"
+    )
+    rows = conn.exec_driver_sql(sql, (account_id, *meter_ids)).fetchall()
+    return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]
