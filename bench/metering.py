@@ -184,19 +184,22 @@ def floor(rows: list[list[tuple[Any, ...]]], rounds: int, workdir: Path) -> floa
 
 # -- usage() -------------------------------------------------------------------------
 
-CUSTOMERS = 100
+PER_CUSTOMER = 10_000  # events per ordinary customer over the 90 days, whatever the dataset size
+HEAVY = 0.10  # share of all events sent by one heavy customer
 SPAN = 90 * DAY
 
 
 def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
-    """A SQLite file with `size` events of 100 customers over 90 days, loaded through the
-    ingestion service in 1000-event calls, 50 calls per transaction."""
-    path = cache / f"usage-{size}-v1.db"
-    meta = cache / f"usage-{size}-v1.json"
+    """A SQLite file with `size` events over 90 days: 10 % from one heavy customer, the rest
+    from size/10,000 ordinary customers of ~10,000 events each (their density does not change
+    with the size). Loaded through the ingestion service in 50,000-event calls, one
+    transaction each."""
+    path = cache / f"usage-{size}-v3.db"
+    meta = cache / f"usage-{size}-v3.json"
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text())
         return create_database(f"sqlite:///{path}"), info["accountId"], info["meterId"]
-    for stale in cache.glob(f"usage-{size}-v1.db*"):
+    for stale in cache.glob(f"usage-{size}-v3.db*"):
         stale.unlink()
     db = create_database(f"sqlite:///{path}")
     upgrade(db)
@@ -204,22 +207,31 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
         account_id = auth_service.create_account(conn, name="bench").account_id
         meter_id = meters_service.create(conn, account_id=account_id, data=MeterCreate.model_validate(METER))["id"]
     rnd = random.Random(size)
+    customers = max(1, size // PER_CUSTOMER)
     chunk = 50_000
     started = time.perf_counter()
     for lo in range(0, size, chunk):
         n = min(chunk, size - lo)
-        evs = _events(T0 + lo * SPAN // size, n, CUSTOMERS, n * SPAN // size, f"u{lo}", rnd)
+        start = T0 + lo * SPAN // size
+        evs = [
+            {
+                "name": "api_call",
+                "timestamp": _iso(start + i * SPAN // size),
+                "customerAlias": "heavy" if rnd.random() < HEAVY else f"cust-{rnd.randrange(customers)}",
+                "ref": f"u{lo + i}",
+                "data": {"value": VALUES[i % 5], "region": "eu" if i % 3 else "us"},
+            }
+            for i in range(n)
+        ]
         with transaction(db) as conn:
-            for i in range(0, n, 1000):
-                events_service.ingest(conn, account_id=account_id, events=evs[i : i + 1000])
+            events_service.ingest(conn, account_id=account_id, events=evs, limit=chunk)
         if lo and lo % 1_000_000 == 0:
-            rate = lo / (time.perf_counter() - started)
-            console.print(f"  loaded {lo:,} / {size:,} events ({rate:,.0f}/s)")
+            console.print(f"  loaded {lo:,} / {size:,} events ({lo / (time.perf_counter() - started):,.0f}/s)")
     meta.write_text(json.dumps({"accountId": account_id, "meterId": meter_id}))
     return db, account_id, meter_id
 
 
-def usage_latency(size: int, cache: Path, calls: int = 300) -> tuple[float, Decimal]:
+def usage_latency(size: int, cache: Path, alias: str, calls: int = 300) -> tuple[float, Decimal]:
     db, account_id, meter_id = _dataset(size, cache)
     # A month window that aligns with no bucket: 2026-02-03 05:17:23.5 + 31 days.
     start = T0 + 33 * DAY + ((5 * 60 + 17) * 60 + 23) * 1_000_000 + 500_000
@@ -231,7 +243,7 @@ def usage_latency(size: int, cache: Path, calls: int = 300) -> tuple[float, Deci
             with conn.begin():
                 t = time.perf_counter()
                 value = usage(
-                    conn, account_id=account_id, aliases=["cust-0"], meter_id=meter_id, start_us=start, end_us=end
+                    conn, account_id=account_id, aliases=[alias], meter_id=meter_id, start_us=start, end_us=end
                 )
                 times.append(time.perf_counter() - t)
     db.dispose()
