@@ -38,13 +38,6 @@ def get_any(conn: sa.Connection, account_id: str, meter_id: str) -> dict[str, An
     return dict(row._mapping) if row else None
 
 
-def get_many(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> list[dict[str, Any]]:
-    if not meter_ids:
-        return []
-    rows = conn.execute(sa.select(meters).where(meters.c.account_id == account_id, meters.c.id.in_(meter_ids), _LIVE))
-    return [dict(r._mapping) for r in rows]
-
-
 def live_for_event_names(conn: sa.Connection, account_id: str, names: list[str]) -> list[dict[str, Any]]:
     if not names:
         return []

@@ -13,14 +13,9 @@ from meterline.kit.jsonenc import decimal_text
 from meterline.meters.aggregation import EXACT
 from meterline.meters.rollups import Acc, Key
 
-_R = meter_rollups.c
 _D = meter_distinct.c
 _CHUNK = 400
 _STATE = ("n", "nv", "total", "vmin", "vmax", "first_ts", "first_ref", "first_val", "last_ts", "last_ref", "last_val")
-
-
-def _dec(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
 
 
 def _acc_from_tuple(t: Sequence[Any]) -> Acc:
@@ -59,10 +54,6 @@ def _sql(conn: sa.Connection, text: str) -> str:
 
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-def _mine(account_id: str, meter_id: str) -> sa.ColumnElement[bool]:
-    return sa.and_(_R.account_id == account_id, _R.meter_id == meter_id)
 
 
 _UPSERT = (
