@@ -194,12 +194,12 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
     from size/10,000 ordinary customers of ~10,000 events each (their density does not change
     with the size). Loaded through the ingestion service in 50,000-event calls, one
     transaction each."""
-    path = cache / f"usage-{size}-v3.db"
-    meta = cache / f"usage-{size}-v3.json"
+    path = cache / f"usage-{size}-v4.db"
+    meta = cache / f"usage-{size}-v4.json"
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text())
         return create_database(f"sqlite:///{path}"), info["accountId"], info["meterId"]
-    for stale in cache.glob(f"usage-{size}-v3.db*"):
+    for stale in cache.glob(f"usage-{size}-v4.db*"):
         stale.unlink()
     db = create_database(f"sqlite:///{path}")
     upgrade(db)
@@ -218,7 +218,7 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
                 "name": "api_call",
                 "timestamp": _iso(start + i * SPAN // size),
                 "customerAlias": "heavy" if rnd.random() < HEAVY else f"cust-{rnd.randrange(customers)}",
-                "ref": f"u{lo + i}",
+                "ref": f"u{lo + i:010d}",
                 "data": {"value": VALUES[i % 5], "region": "eu" if i % 3 else "us"},
             }
             for i in range(n)

@@ -198,6 +198,7 @@ def dry_run(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[
             raise BadRequest(f"events[{i}]: {exc}", param=f"events[{i}]") from None
     owners = customers_repo.alias_owners(conn, account_id, sorted({e.alias for e in valid}))
     meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in valid})
+    docs = {row["id"]: jsonenc.loads(row["doc_text"]) for row in meters}
     out = []
     for ev in valid:
         values = []
@@ -206,7 +207,9 @@ def dry_run(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[
             if row["event_name"] != ev.name or not spec.passes(ev.data):
                 continue
             value = aggregate(spec, [Event(ev.name, ev.ts, ev.ref, ev.alias, ev.data)])
-            values.append({"id": row["id"], **row["doc"], "value": value, "instanceValue": _instance_value(ev, spec)})
+            values.append(
+                {"id": row["id"], **docs[row["id"]], "value": value, "instanceValue": _instance_value(ev, spec)}
+            )
         out.append(
             {
                 "event": {**_echo(ev), "accountId": account_id},

@@ -109,3 +109,16 @@ def live_keys(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> lis
     )
     rows = conn.exec_driver_sql(sql, (account_id, *meter_ids)).fetchall()
     return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]
+
+
+def live_keys_for_event_names(conn: sa.Connection, account_id: str, names: list[str]) -> list[dict[str, Any]]:
+    """As live_keys, for the live meters of these event names (the ingestion hot path)."""
+    if not names:
+        return []
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = {mark} "
+        f"AND event_name IN ({', '.join([mark] * len(names))}) AND deleted_at IS NULL ORDER BY seq"
+    )
+    rows = conn.exec_driver_sql(sql, (account_id, *names)).fetchall()
+    return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]

@@ -1,8 +1,9 @@
 """Usage: a meter's value over a window, from rollups plus at most the partial hours at
 the window's edges; and the maintenance of those rollups (ingest, delete, backfill).
 
-Callers own the transaction. Rollups of an account are written only while its events
-lock is held (events.repository.lock_account), so read-modify-write merges are exact.
+Callers own the transaction. Deltas are merged inside the database (one upsert per
+batch), and an account's rebuilds (deletes, backfill) run while its events lock is held
+(events.repository.lock_account), so concurrent writers never lose an update.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -211,7 +212,9 @@ def usage_many(
 
 
 def meter_rows_for(conn: sa.Connection, account_id: str, names: Iterable[str]) -> list[dict[str, Any]]:
-    return meters_repo.live_for_event_names(conn, account_id, sorted(set(names)))
+    """Live meters of these event names: id, event_name, version, updated_at, doc_text
+    (use spec_of(row) for the compiled meter)."""
+    return meters_repo.live_keys_for_event_names(conn, account_id, sorted(set(names)))
 
 
 def drop(conn: sa.Connection, account_id: str, meter_id: str) -> None:
