@@ -85,11 +85,25 @@ def _dec_max(a: str, b: str) -> str:
     return a if Decimal(a) >= Decimal(b) else b
 
 
-def _merge_sql(dialect: str) -> str:
+# The state columns each operator maintains (the others keep their defaults).
+_OP_COLUMNS = {
+    "Count": ("n",),
+    "Distinct": ("n",),
+    "Sum": ("n", "nv", "total"),
+    "Average": ("n", "nv", "total"),
+    "Max": ("n", "nv", "vmax"),
+    "Min": ("n", "nv", "vmin"),
+    "First": ("n", "nv", "first_ts", "first_ref", "first_val"),
+    "Last": ("n", "nv", "last_ts", "last_ref", "last_val"),
+}
+_KEY_COLS = "account_id, meter_id, alias, level, bucket, instance"
+
+
+def _merge_sql(dialect: str, operator: str) -> str:
     """Upsert that merges a delta into the stored state inside the database (no read
-    back): counts add; sums add exactly (PostgreSQL numeric, or a Python function
-    registered on the SQLite connection); min/max compare as decimals; first/last by
-    (timestamp, ref) in code point order."""
+    back), touching only the operator's columns: counts add; sums add exactly
+    (PostgreSQL numeric, or a Python function registered on the SQLite connection);
+    min/max compare as decimals; first/last by (timestamp, ref) in code point order."""
     t = "meter_rollups"
     if dialect == "sqlite":
         add, lo, hi, coll = "ml_dec_add({a}, {b})", "ml_dec_min({a}, {b})", "ml_dec_max({a}, {b})", ""
@@ -103,43 +117,52 @@ def _merge_sql(dialect: str) -> str:
         new, old = f"excluded.{col}", f"{t}.{col}"
         return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL THEN {new} ELSE {fn.format(a=old, b=new)} END"
 
-    def point(prefix: str, cmp: str) -> str:
-        new_ts, old_ts, new_ref, old_ref = (
-            f"excluded.{prefix}_ts",
-            f"{t}.{prefix}_ts",
-            f"excluded.{prefix}_ref",
-            f"{t}.{prefix}_ref",
-        )
+    def point(prefix: str, cmp: str) -> list[str]:
+        new_ts, old_ts = f"excluded.{prefix}_ts", f"{t}.{prefix}_ts"
+        new_ref, old_ref = f"excluded.{prefix}_ref", f"{t}.{prefix}_ref"
         better = (
             f"{new_ts} IS NOT NULL AND ({old_ts} IS NULL OR {new_ts} {cmp} {old_ts} OR "
             f"({new_ts} = {old_ts} AND {new_ref}{coll} {cmp} {old_ref}{coll}))"
         )
-        return ", ".join(
+        return [
             f"{prefix}_{c} = CASE WHEN {better} THEN excluded.{prefix}_{c} ELSE {t}.{prefix}_{c} END"
             for c in ("ts", "ref", "val")
-        )
+        ]
 
-    sets = [
-        f"n = {t}.n + excluded.n",
-        f"nv = {t}.nv + excluded.nv",
-        f"total = CASE WHEN excluded.nv = 0 THEN {t}.total WHEN {t}.nv = 0 THEN excluded.total "
-        f"ELSE {add.format(a=f'{t}.total', b='excluded.total')} END",
-        f"vmin = {pick('vmin', lo)}",
-        f"vmax = {pick('vmax', hi)}",
-        point("first", "<"),
-        point("last", ">"),
-    ]
-    return _sql_for(dialect, _UPSERT.split(" DO UPDATE SET ")[0] + " DO UPDATE SET " + ", ".join(sets))
+    sets = {
+        "n": [f"n = {t}.n + excluded.n"],
+        "nv": [f"nv = {t}.nv + excluded.nv"],
+        "total": [
+            f"total = CASE WHEN excluded.nv = 0 THEN {t}.total WHEN {t}.nv = 0 THEN excluded.total "
+            f"ELSE {add.format(a=f'{t}.total', b='excluded.total')} END"
+        ],
+        "vmin": [f"vmin = {pick('vmin', lo)}"],
+        "vmax": [f"vmax = {pick('vmax', hi)}"],
+        "first_ts": point("first", "<"),
+        "last_ts": point("last", ">"),
+    }
+    cols = _OP_COLUMNS[operator]
+    defaults = {"nv": "0", "total": "'0'"}  # NOT NULL columns an operator may not maintain
+    extra = [c for c in defaults if c not in cols]
+    insert_cols = (*cols, *extra)
+    values = ", ".join(["?"] * (6 + len(cols)) + [defaults[c] for c in extra])
+    assignments = [a for c in cols for a in sets.get(c, [])]
+    sql = (
+        f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) VALUES ({values}) "
+        f"ON CONFLICT ({_KEY_COLS}) DO UPDATE SET {', '.join(assignments)}"
+    )
+    return _sql_for(dialect, sql)
 
 
 def _sql_for(dialect: str, text: str) -> str:
     return text if dialect == "sqlite" else text.replace("?", "%s")
 
 
-_MERGE = {d: _merge_sql(d) for d in ("sqlite", "postgresql")}
+_MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in _OP_COLUMNS}
+_STATE_INDEX = {c: i for i, c in enumerate(_STATE)}
 
 
-def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[Key, Acc]) -> None:
+def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, operator: str, accs: dict[Key, Acc]) -> None:
     """Add these contributions to the stored buckets, in one statement."""
     if not accs:
         return
@@ -149,8 +172,12 @@ def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[K
         raw.create_function("ml_dec_add", 2, _dec_add, deterministic=True)
         raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
         raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
-    rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
-    raw_executemany(conn, _MERGE[dialect], rows)
+    picks = [_STATE_INDEX[c] for c in _OP_COLUMNS[operator]]
+    rows = []
+    for k, acc in accs.items():
+        state = _acc_tuple(acc)
+        rows.append((account_id, meter_id, *k, *[state[i] for i in picks]))
+    raw_executemany(conn, _MERGE[(dialect, operator)], rows)
 
 
 def add_distinct(

@@ -44,9 +44,9 @@ def _data(text: str | None) -> Any:
 # -- maintenance ---------------------------------------------------------------------
 
 
-def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, delta: Delta) -> None:
+def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, operator: str, delta: Delta) -> None:
     """Merge new contributions into the stored buckets."""
-    repo.merge_accs(conn, account_id, meter_id, delta.accs)
+    repo.merge_accs(conn, account_id, meter_id, operator, delta.accs)
     repo.add_distinct(conn, account_id, meter_id, delta.distinct)
 
 
@@ -63,7 +63,8 @@ def on_inserted(
     for row in meters:
         evs = by_name.get(row["event_name"])
         if evs:
-            apply_delta(conn, account_id, row["id"], compute(spec_of(row), evs))
+            spec = spec_of(row)
+            apply_delta(conn, account_id, row["id"], spec.operator, compute(spec, evs))
 
 
 def recompute_days(
