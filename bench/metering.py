@@ -187,6 +187,7 @@ def floor(rows: list[list[tuple[Any, ...]]], rounds: int, workdir: Path) -> floa
 PER_CUSTOMER = 10_000  # events per ordinary customer over the 90 days, whatever the dataset size
 HEAVY = 0.10  # share of all events sent by one heavy customer
 SPAN = 90 * DAY
+BUILDS: dict[int, str] = {}
 
 
 def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
@@ -198,6 +199,7 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
     meta = cache / f"usage-{size}-v4.json"
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text())
+        BUILDS[size] = f"cached (first built in {info.get('buildSeconds', '?')} s)"
         return create_database(f"sqlite:///{path}"), info["accountId"], info["meterId"]
     for stale in cache.glob(f"usage-{size}-v4.db*"):
         stale.unlink()
@@ -228,7 +230,9 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
             events_service.ingest(conn, account_id=account_id, events=evs, limit=chunk)
         if lo and lo % 1_000_000 == 0:
             console.print(f"  loaded {lo:,} / {size:,} events ({lo / (time.perf_counter() - started):,.0f}/s)")
-    meta.write_text(json.dumps({"accountId": account_id, "meterId": meter_id}))
+    built = time.perf_counter() - started
+    meta.write_text(json.dumps({"accountId": account_id, "meterId": meter_id, "buildSeconds": round(built)}))
+    BUILDS[size] = f"built in {built:,.0f} s"
     return db, account_id, meter_id
 
 
@@ -313,6 +317,8 @@ def _append(results: list[tuple[str, str, str]], seconds: float) -> None:
         "Command: `make bench` (`python -m bench`); "
         f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s",
         f"Machine: {_machine()}",
+        "Datasets (bench/.data, loaded through events.service.ingest in 50,000-event calls): "
+        + ", ".join(f"{size:,} events {how}" for size, how in BUILDS.items()),
         "",
         "| measure (median) | result | target |",
         "|---|---|---|",
