@@ -138,7 +138,9 @@ def http_ingest(rounds: int, batches: int, workdir: Path) -> tuple[float, list[l
                                 return
                             i = queue.pop(0)
                         resp = client.post(f"{url}/events", content=bodies[i])
-                        assert resp.status_code == 200 and len(resp.json()["validEvents"]) == 1000, resp.text[:200]
+                        # All valid, checked without decoding the echo (the client shares the 2 cores).
+                        ok = resp.status_code == 200 and resp.content.endswith(b'"invalidEvents":[]}')
+                        assert ok, resp.text[:200]
 
             threads = [threading.Thread(target=worker) for _ in range(2)]
             start = time.perf_counter()
