@@ -138,8 +138,9 @@ def in_ranges_many(
         f"AND customer_alias IN ({', '.join([mark] * len(aliases))}) AND ts >= {mark} AND ts < {mark}"
     )
     out: list[tuple[int, int, str, str, str | None]] = []
-    for i in range(0, len(terms), 400):
-        chunk = terms[i : i + 400]
+    per = max(1, min(400, 30_000 // (6 + len(aliases))))  # SQLite: 500 terms, 32766 parameters
+    for i in range(0, len(terms), per):
+        chunk = terms[i : i + per]
         sql = " UNION ALL ".join([one] * len(chunk))
         params = tuple(v for tag, name, r in chunk for v in (tag, account_id, name, *aliases, *r))
         out += [(r[0], r[1], r[2], r[3], r[4]) for r in conn.exec_driver_sql(sql, params).fetchall()]

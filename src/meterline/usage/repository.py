@@ -243,8 +243,9 @@ def _tagged(select: str, conn: sa.Connection, account_id: str, aliases: Sequence
     )
     terms = [(tag, meter_id, r) for tag, meter_id, ranges in parts for r in ranges]
     out: list[Any] = []
-    for i in range(0, len(terms), _MAX_TERMS):
-        chunk = terms[i : i + _MAX_TERMS]
+    per = max(1, min(_MAX_TERMS, 30_000 // (6 + len(aliases))))  # SQLite: at most 32766 parameters
+    for i in range(0, len(terms), per):
+        chunk = terms[i : i + per]
         sql = " UNION ALL ".join([one] * len(chunk))
         params = tuple(v for tag, meter_id, r in chunk for v in (tag, account_id, meter_id, *aliases, *r))
         out += conn.exec_driver_sql(_sql(conn, sql), params).fetchall()
