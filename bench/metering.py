@@ -138,7 +138,9 @@ def http_ingest(rounds: int, batches: int, workdir: Path) -> tuple[float, list[l
                                 return
                             i = queue.pop(0)
                         resp = client.post(f"{url}/events", content=bodies[i])
-                        assert resp.status_code == 200 and len(resp.json()["validEvents"]) == 1000, resp.text[:200]
+                        # All valid, checked without decoding the echo (the client shares the 2 cores).
+                        ok = resp.status_code == 200 and resp.content.endswith(b'"invalidEvents":[]}')
+                        assert ok, resp.text[:200]
 
             threads = [threading.Thread(target=worker) for _ in range(2)]
             start = time.perf_counter()
@@ -184,19 +186,24 @@ def floor(rows: list[list[tuple[Any, ...]]], rounds: int, workdir: Path) -> floa
 
 # -- usage() -------------------------------------------------------------------------
 
-CUSTOMERS = 100
+PER_CUSTOMER = 10_000  # events per ordinary customer over the 90 days, whatever the dataset size
+HEAVY = 0.10  # share of all events sent by one heavy customer
 SPAN = 90 * DAY
+BUILDS: dict[int, str] = {}
 
 
 def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
-    """A SQLite file with `size` events of 100 customers over 90 days, loaded through the
-    ingestion service in 1000-event calls, 50 calls per transaction."""
-    path = cache / f"usage-{size}-v1.db"
-    meta = cache / f"usage-{size}-v1.json"
+    """A SQLite file with `size` events over 90 days: 10 % from one heavy customer, the rest
+    from size/10,000 ordinary customers of ~10,000 events each (their density does not change
+    with the size). Loaded through the ingestion service in 50,000-event calls, one
+    transaction each."""
+    path = cache / f"usage-{size}-v4.db"
+    meta = cache / f"usage-{size}-v4.json"
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text())
+        BUILDS[size] = f"cached (first built in {info.get('buildSeconds', '?')} s)"
         return create_database(f"sqlite:///{path}"), info["accountId"], info["meterId"]
-    for stale in cache.glob(f"usage-{size}-v1.db*"):
+    for stale in cache.glob(f"usage-{size}-v4.db*"):
         stale.unlink()
     db = create_database(f"sqlite:///{path}")
     upgrade(db)
@@ -204,22 +211,34 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
         account_id = auth_service.create_account(conn, name="bench").account_id
         meter_id = meters_service.create(conn, account_id=account_id, data=MeterCreate.model_validate(METER))["id"]
     rnd = random.Random(size)
+    customers = max(1, size // PER_CUSTOMER)
     chunk = 50_000
     started = time.perf_counter()
     for lo in range(0, size, chunk):
         n = min(chunk, size - lo)
-        evs = _events(T0 + lo * SPAN // size, n, CUSTOMERS, n * SPAN // size, f"u{lo}", rnd)
+        start = T0 + lo * SPAN // size
+        evs = [
+            {
+                "name": "api_call",
+                "timestamp": _iso(start + i * SPAN // size),
+                "customerAlias": "heavy" if rnd.random() < HEAVY else f"cust-{rnd.randrange(customers)}",
+                "ref": f"u{lo + i:010d}",
+                "data": {"value": VALUES[i % 5], "region": "eu" if i % 3 else "us"},
+            }
+            for i in range(n)
+        ]
         with transaction(db) as conn:
-            for i in range(0, n, 1000):
-                events_service.ingest(conn, account_id=account_id, events=evs[i : i + 1000])
+            conn.exec_driver_sql("PRAGMA cache_size=-1000000")  # 1 GB page cache for the bulk load
+            events_service.ingest(conn, account_id=account_id, events=evs, limit=chunk)
         if lo and lo % 1_000_000 == 0:
-            rate = lo / (time.perf_counter() - started)
-            console.print(f"  loaded {lo:,} / {size:,} events ({rate:,.0f}/s)")
-    meta.write_text(json.dumps({"accountId": account_id, "meterId": meter_id}))
+            console.print(f"  loaded {lo:,} / {size:,} events ({lo / (time.perf_counter() - started):,.0f}/s)")
+    built = time.perf_counter() - started
+    meta.write_text(json.dumps({"accountId": account_id, "meterId": meter_id, "buildSeconds": round(built)}))
+    BUILDS[size] = f"built in {built:,.0f} s"
     return db, account_id, meter_id
 
 
-def usage_latency(size: int, cache: Path, calls: int = 300) -> tuple[float, Decimal]:
+def usage_latency(size: int, cache: Path, alias: str, calls: int = 300) -> tuple[float, Decimal]:
     db, account_id, meter_id = _dataset(size, cache)
     # A month window that aligns with no bucket: 2026-02-03 05:17:23.5 + 31 days.
     start = T0 + 33 * DAY + ((5 * 60 + 17) * 60 + 23) * 1_000_000 + 500_000
@@ -231,7 +250,7 @@ def usage_latency(size: int, cache: Path, calls: int = 300) -> tuple[float, Deci
             with conn.begin():
                 t = time.perf_counter()
                 value = usage(
-                    conn, account_id=account_id, aliases=["cust-0"], meter_id=meter_id, start_us=start, end_us=end
+                    conn, account_id=account_id, aliases=[alias], meter_id=meter_id, start_us=start, end_us=end
                 )
                 times.append(time.perf_counter() - t)
     db.dispose()
@@ -270,17 +289,21 @@ def main() -> None:
     )
     results.append(("floor: bare executemany, same rows, same durability", f"{bare:,.0f} events/s", ""))
     results.append(("ingestion / floor", f"{rate / bare:.2f}", "≥ 0.30"))
-    latencies = {}
+    latencies: dict[tuple[str, int], float] = {}
+    customers = (("cust-0", "ordinary customer (~10,000 events / 90 days)"), ("heavy", "heavy customer (10 % of all)"))
     for size in sizes:
         console.print(f"usage() at {size:,} events ...")
-        ms, value = usage_latency(size, cache)
-        latencies[size] = ms
-        results.append(
-            (f"usage(), 1 customer, 31-day unaligned window, {size:,} events", f"{ms:.3f} ms (value {value})", "")
-        )
+        for alias, label in customers:
+            ms, value = usage_latency(size, cache, alias)
+            latencies[(alias, size)] = ms
+            results.append(
+                (f"usage(), {label}, 31-day unaligned window, {size:,} events", f"{ms:.3f} ms (= {value})", "")
+            )
     if len(sizes) > 1:
-        ratio = latencies[sizes[-1]] / latencies[sizes[0]]
-        results.append((f"usage() at {sizes[-1]:,} / at {sizes[0]:,}", f"{ratio:.2f}x", "≤ 1.5x"))
+        for alias, _ in customers:
+            ratio = latencies[(alias, sizes[-1])] / latencies[(alias, sizes[0])]
+            target = "≤ 1.5x" if alias == "cust-0" else "none (grows with its events per hour at the edges)"
+            results.append((f"usage() of {alias} at {sizes[-1]:,} / at {sizes[0]:,}", f"{ratio:.2f}x", target))
     table = Table("measure (median)", "result", "target")
     for row in results:
         table.add_row(*row)
@@ -296,6 +319,8 @@ def _append(results: list[tuple[str, str, str]], seconds: float) -> None:
         "Command: `make bench` (`python -m bench`); "
         f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s",
         f"Machine: {_machine()}",
+        "Datasets (bench/.data, loaded through events.service.ingest in 50,000-event calls): "
+        + ", ".join(f"{size:,} events {how}" for size, how in BUILDS.items()),
         "",
         "| measure (median) | result | target |",
         "|---|---|---|",

@@ -53,7 +53,7 @@ def test_invalid_meters_are_400_with_param(api: TestClient) -> None:
         (
             {
                 **base,
-                "filter": {"conditions": [{"criterions": [{"field": "x", "operator": "LargerThan", "value": "z"}]}]},
+                "filter": {"conditions": [{"criterions": [{"field": "x", "operator": "LargerThan", "value": ""}]}]},
             },
             "filter.conditions[0].criterions[0].value",
         ),
@@ -95,3 +95,10 @@ def test_meter_created_or_changed_later_counts_stored_events(api: TestClient) ->
     assert usage_of(api, m["id"]) == 9
     api.put(f"/meters/{m['id']}", json={"aggregationMethod": {"operator": "Max", "field": "value"}})
     assert usage_of(api, m["id"]) == 5
+
+
+def test_numeric_criterion_with_a_non_number_never_holds(api: TestClient) -> None:
+    flt = {"conditions": [{"criterions": [{"field": "value", "operator": "LargerThan", "value": "abc"}]}]}
+    m = create_meter(api, operator="Count", filter=flt)
+    dry = api.post("/events/dry-run", json={"events": [event("n1", value=5)]}).json()
+    assert [x["id"] for x in dry["events"][0]["meterWithValues"]] == [] and m["filter"] == flt

@@ -48,3 +48,19 @@ def test_delete_removes_contribution(api: TestClient, db: Database, account: Acc
             end_us=_us("2026-02-01T00:00:00Z"),
         )
     assert got == 5
+
+
+def test_usage_many_matches_usage_beyond_one_statement(api: TestClient, db: Database, account: Account) -> None:
+    from meterline.usage.service import usage_many
+
+    meter = create_meter(api, operator="Sum")
+    send(api, [event(f"m{i}", ts=f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:17:00Z", value=i) for i in range(300)])
+    start = _us("2026-01-01T00:30:00Z")
+    requests = [(meter["id"], start + k * 3_600_000_000, start + (k + 300) * 3_600_000_000 + 7) for k in range(250)]
+    with transaction(db, write=False) as conn:
+        many = usage_many(conn, account_id=account.account_id, aliases=["acme", "other"], requests=requests)
+        one = [
+            usage(conn, account_id=account.account_id, aliases=["acme"], meter_id=m, start_us=s, end_us=e)
+            for m, s, e in requests
+        ]
+    assert many == one and any(v > 0 for v in many)

@@ -118,17 +118,33 @@ def in_ranges(
     conn: sa.Connection, account_id: str, name: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int]]
 ) -> list[tuple[int, str, str, str | None]]:
     """(ts, ref, alias, data_json) of the events named `name` of these aliases in [a, b) ranges."""
-    if not ranges or not aliases:
+    return [row[1:] for row in in_ranges_many(conn, account_id, aliases, [(0, name, ranges)])]
+
+
+def in_ranges_many(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    parts: Sequence[tuple[int, str, Sequence[tuple[int, int]]]],
+) -> list[tuple[int, int, str, str, str | None]]:
+    """(tag, ts, ref, alias, data_json) for each part (tag, event name, [a, b) ranges): one
+    UNION ALL of indexed range scans."""
+    terms = [(tag, name, r) for tag, name, ranges in parts for r in ranges]
+    if not terms or not aliases:
         return []
-    rows = conn.execute(
-        sa.select(_E.ts, _E.ref, _E.customer_alias, _E.data).where(
-            _E.account_id == account_id,
-            _E.name == name,
-            _E.customer_alias.in_(aliases),
-            sa.or_(*[sa.and_(_E.ts >= a, _E.ts < b) for a, b in ranges]),
-        )
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    one = (
+        f"SELECT {mark} AS tag, ts, ref, customer_alias, data FROM events WHERE account_id = {mark} AND name = {mark} "
+        f"AND customer_alias IN ({', '.join([mark] * len(aliases))}) AND ts >= {mark} AND ts < {mark}"
     )
-    return [(r.ts, r.ref, r.customer_alias, r.data) for r in rows]
+    out: list[tuple[int, int, str, str, str | None]] = []
+    per = max(1, min(400, 30_000 // (6 + len(aliases))))  # SQLite: 500 terms, 32766 parameters
+    for i in range(0, len(terms), per):
+        chunk = terms[i : i + per]
+        sql = " UNION ALL ".join([one] * len(chunk))
+        params = tuple(v for tag, name, r in chunk for v in (tag, account_id, name, *aliases, *r))
+        out += [(r[0], r[1], r[2], r[3], r[4]) for r in conn.exec_driver_sql(sql, params).fetchall()]
+    return out
 
 
 def count_named(conn: sa.Connection, account_id: str, name: str) -> int:

@@ -31,7 +31,6 @@ CRITERION_OPERATORS = (
 
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 MISSING: Any = object()
-_NUMERIC = ("LargerThan", "LowerThan", "LargerEqualTo", "LowerEqualTo")
 
 Path = tuple[str, ...]
 Predicate = Callable[[Any], bool]
@@ -193,6 +192,6 @@ def validate_filter(filter_doc: Mapping[str, Any]) -> list[tuple[str, str]]:
                     problems.append((f"{where}.value", "must be a string"))
             elif not isinstance(value, str) or not value:
                 problems.append((f"{where}.value", "must be a non-empty string"))
-            elif c.get("operator") in _NUMERIC and as_number(value) is None:
-                problems.append((f"{where}.value", "must be a decimal number"))
+            # A numeric criterion with a non-numeric value is accepted: it never holds
+            # (SEMANTICS: "false when either side is not a number").
     return problems

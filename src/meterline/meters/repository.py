@@ -39,6 +39,7 @@ def get_any(conn: sa.Connection, account_id: str, meter_id: str) -> dict[str, An
 
 
 def get_many(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> list[dict[str, Any]]:
+    """Live meters among meter_ids (used by consumption and invoices)."""
     if not meter_ids:
         return []
     rows = conn.execute(sa.select(meters).where(meters.c.account_id == account_id, meters.c.id.in_(meter_ids), _LIVE))
@@ -102,3 +103,30 @@ def mark_deleted(conn: sa.Connection, account_id: str, meter_id: str, now: int) 
         .where(meters.c.account_id == account_id, meters.c.id == meter_id)
         .values(deleted_at=now, updated_at=now)
     )
+
+
+def live_keys(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> list[dict[str, Any]]:
+    """id, version, updated_at, event_name and the unparsed doc (`doc_text`) of live meters:
+    the hot path of usage(), which compiles a meter once per version."""
+    if not meter_ids:
+        return []
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = {mark} "
+        f"AND id IN ({', '.join([mark] * len(meter_ids))}) AND deleted_at IS NULL"
+    )
+    rows = conn.exec_driver_sql(sql, (account_id, *meter_ids)).fetchall()
+    return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]
+
+
+def live_keys_for_event_names(conn: sa.Connection, account_id: str, names: list[str]) -> list[dict[str, Any]]:
+    """As live_keys, for the live meters of these event names (the ingestion hot path)."""
+    if not names:
+        return []
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = {mark} "
+        f"AND event_name IN ({', '.join([mark] * len(names))}) AND deleted_at IS NULL ORDER BY seq"
+    )
+    rows = conn.exec_driver_sql(sql, (account_id, *names)).fetchall()
+    return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]

@@ -7,7 +7,7 @@ union over buckets stays exact. Buckets are hours (level 0) and days (level 1), 
 on the Unix epoch in UTC.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,21 +33,6 @@ class Acc:
     vmax: Decimal | None = None
     first: Point | None = None
     last: Point | None = None
-
-    def add(self, ts: int, ref: str, value: Decimal | None) -> None:
-        self.n += 1
-        if value is None:
-            return
-        self.nv += 1
-        self.total = EXACT.add(self.total, value)
-        if self.vmin is None or value < self.vmin:
-            self.vmin = value
-        if self.vmax is None or value > self.vmax:
-            self.vmax = value
-        if self.first is None or (ts, ref) < self.first[:2]:
-            self.first = (ts, ref, value)
-        if self.last is None or (ts, ref) > self.last[:2]:
-            self.last = (ts, ref, value)
 
     def merge(self, o: "Acc") -> None:
         self.n += o.n
@@ -224,7 +209,3 @@ def windows(start_us: int, end_us: int) -> tuple[list[tuple[int, int]], list[tup
     ranges = [(0, a, b) for a, b in ((h0, d0), (d1, h1)) if a < b]
     ranges.append((1, d0, d1))
     return raw, ranges
-
-
-def day_buckets(ts_values: Iterator[int] | Iterable[int]) -> set[int]:
-    return {bucket_of(ts, DAY_US) for ts in ts_values}

@@ -13,20 +13,9 @@ from meterline.kit.jsonenc import decimal_text
 from meterline.meters.aggregation import EXACT
 from meterline.meters.rollups import Acc, Key
 
-_R = meter_rollups.c
 _D = meter_distinct.c
 _CHUNK = 400
 _STATE = ("n", "nv", "total", "vmin", "vmax", "first_ts", "first_ref", "first_val", "last_ts", "last_ref", "last_val")
-
-
-def _dec(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
-
-
-def acc_from_row(r: Any) -> Acc:
-    first = (r.first_ts, r.first_ref, Decimal(r.first_val)) if r.first_ts is not None else None
-    last = (r.last_ts, r.last_ref, Decimal(r.last_val)) if r.last_ts is not None else None
-    return Acc(r.n, r.nv, Decimal(r.total), _dec(r.vmin), _dec(r.vmax), first, last)
 
 
 def _acc_from_tuple(t: Sequence[Any]) -> Acc:
@@ -67,38 +56,6 @@ def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _mine(account_id: str, meter_id: str) -> sa.ColumnElement[bool]:
-    return sa.and_(_R.account_id == account_id, _R.meter_id == meter_id)
-
-
-def load_accs(conn: sa.Connection, account_id: str, meter_id: str, keys: Sequence[Key]) -> dict[Key, Acc]:
-    """The stored state of these buckets (absent ones are left out).
-
-    Keys are grouped by (level, bucket): a batch of live events touches few buckets
-    and many aliases, so this is a handful of indexed queries, not one per key.
-    """
-    groups: dict[tuple[int, int], list[str]] = {}
-    for alias, level, bucket, _inst in keys:
-        groups.setdefault((level, bucket), []).append(alias)
-    wanted = set(keys)
-    cols = ", ".join(_STATE)
-    out: dict[Key, Acc] = {}
-    for (level, bucket), aliases in groups.items():
-        uniq = list(dict.fromkeys(aliases))
-        for i in range(0, len(uniq), _CHUNK):
-            chunk = uniq[i : i + _CHUNK]
-            sql = _sql(
-                conn,
-                f"SELECT alias, instance, {cols} FROM meter_rollups WHERE account_id = ? AND meter_id = ? "
-                f"AND level = ? AND bucket = ? AND alias IN ({', '.join('?' * len(chunk))})",
-            )
-            for row in conn.exec_driver_sql(sql, (account_id, meter_id, level, bucket, *chunk)).fetchall():
-                key = (row[0], level, bucket, row[1])
-                if key in wanted:
-                    out[key] = _acc_from_tuple(row[2:])
-    return out
-
-
 _UPSERT = (
     "INSERT INTO meter_rollups (account_id, meter_id, alias, level, bucket, instance, "
     + ", ".join(_STATE)
@@ -128,11 +85,25 @@ def _dec_max(a: str, b: str) -> str:
     return a if Decimal(a) >= Decimal(b) else b
 
 
-def _merge_sql(dialect: str) -> str:
+# The state columns each operator maintains (the others keep their defaults).
+_OP_COLUMNS = {
+    "Count": ("n",),
+    "Distinct": ("n",),
+    "Sum": ("n", "nv", "total"),
+    "Average": ("n", "nv", "total"),
+    "Max": ("n", "nv", "vmax"),
+    "Min": ("n", "nv", "vmin"),
+    "First": ("n", "nv", "first_ts", "first_ref", "first_val"),
+    "Last": ("n", "nv", "last_ts", "last_ref", "last_val"),
+}
+_KEY_COLS = "account_id, meter_id, alias, level, bucket, instance"
+
+
+def _merge_sql(dialect: str, operator: str) -> str:
     """Upsert that merges a delta into the stored state inside the database (no read
-    back): counts add; sums add exactly (PostgreSQL numeric, or a Python function
-    registered on the SQLite connection); min/max compare as decimals; first/last by
-    (timestamp, ref) in code point order."""
+    back), touching only the operator's columns: counts add; sums add exactly
+    (PostgreSQL numeric, or a Python function registered on the SQLite connection);
+    min/max compare as decimals; first/last by (timestamp, ref) in code point order."""
     t = "meter_rollups"
     if dialect == "sqlite":
         add, lo, hi, coll = "ml_dec_add({a}, {b})", "ml_dec_min({a}, {b})", "ml_dec_max({a}, {b})", ""
@@ -146,43 +117,52 @@ def _merge_sql(dialect: str) -> str:
         new, old = f"excluded.{col}", f"{t}.{col}"
         return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL THEN {new} ELSE {fn.format(a=old, b=new)} END"
 
-    def point(prefix: str, cmp: str) -> str:
-        new_ts, old_ts, new_ref, old_ref = (
-            f"excluded.{prefix}_ts",
-            f"{t}.{prefix}_ts",
-            f"excluded.{prefix}_ref",
-            f"{t}.{prefix}_ref",
-        )
+    def point(prefix: str, cmp: str) -> list[str]:
+        new_ts, old_ts = f"excluded.{prefix}_ts", f"{t}.{prefix}_ts"
+        new_ref, old_ref = f"excluded.{prefix}_ref", f"{t}.{prefix}_ref"
         better = (
             f"{new_ts} IS NOT NULL AND ({old_ts} IS NULL OR {new_ts} {cmp} {old_ts} OR "
             f"({new_ts} = {old_ts} AND {new_ref}{coll} {cmp} {old_ref}{coll}))"
         )
-        return ", ".join(
+        return [
             f"{prefix}_{c} = CASE WHEN {better} THEN excluded.{prefix}_{c} ELSE {t}.{prefix}_{c} END"
             for c in ("ts", "ref", "val")
-        )
+        ]
 
-    sets = [
-        f"n = {t}.n + excluded.n",
-        f"nv = {t}.nv + excluded.nv",
-        f"total = CASE WHEN excluded.nv = 0 THEN {t}.total WHEN {t}.nv = 0 THEN excluded.total "
-        f"ELSE {add.format(a=f'{t}.total', b='excluded.total')} END",
-        f"vmin = {pick('vmin', lo)}",
-        f"vmax = {pick('vmax', hi)}",
-        point("first", "<"),
-        point("last", ">"),
-    ]
-    return _sql_for(dialect, _UPSERT.split(" DO UPDATE SET ")[0] + " DO UPDATE SET " + ", ".join(sets))
+    sets = {
+        "n": [f"n = {t}.n + excluded.n"],
+        "nv": [f"nv = {t}.nv + excluded.nv"],
+        "total": [
+            f"total = CASE WHEN excluded.nv = 0 THEN {t}.total WHEN {t}.nv = 0 THEN excluded.total "
+            f"ELSE {add.format(a=f'{t}.total', b='excluded.total')} END"
+        ],
+        "vmin": [f"vmin = {pick('vmin', lo)}"],
+        "vmax": [f"vmax = {pick('vmax', hi)}"],
+        "first_ts": point("first", "<"),
+        "last_ts": point("last", ">"),
+    }
+    cols = _OP_COLUMNS[operator]
+    defaults = {"nv": "0", "total": "'0'"}  # NOT NULL columns an operator may not maintain
+    extra = [c for c in defaults if c not in cols]
+    insert_cols = (*cols, *extra)
+    values = ", ".join(["?"] * (6 + len(cols)) + [defaults[c] for c in extra])
+    assignments = [a for c in cols for a in sets.get(c, [])]
+    sql = (
+        f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) VALUES ({values}) "
+        f"ON CONFLICT ({_KEY_COLS}) DO UPDATE SET {', '.join(assignments)}"
+    )
+    return _sql_for(dialect, sql)
 
 
 def _sql_for(dialect: str, text: str) -> str:
     return text if dialect == "sqlite" else text.replace("?", "%s")
 
 
-_MERGE = {d: _merge_sql(d) for d in ("sqlite", "postgresql")}
+_MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in _OP_COLUMNS}
+_STATE_INDEX = {c: i for i, c in enumerate(_STATE)}
 
 
-def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[Key, Acc]) -> None:
+def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, operator: str, accs: dict[Key, Acc]) -> None:
     """Add these contributions to the stored buckets, in one statement."""
     if not accs:
         return
@@ -192,8 +172,12 @@ def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[K
         raw.create_function("ml_dec_add", 2, _dec_add, deterministic=True)
         raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
         raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
-    rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
-    raw_executemany(conn, _MERGE[dialect], rows)
+    picks = [_STATE_INDEX[c] for c in _OP_COLUMNS[operator]]
+    rows = []
+    for k, acc in accs.items():
+        state = _acc_tuple(acc)
+        rows.append((account_id, meter_id, *k, *[state[i] for i in picks]))
+    raw_executemany(conn, _MERGE[(dialect, operator)], rows)
 
 
 def add_distinct(
@@ -245,37 +229,43 @@ def delete_meter(conn: sa.Connection, account_id: str, meter_id: str) -> None:
         conn.execute(sa.delete(table).where(table.c.account_id == account_id, table.c.meter_id == meter_id))
 
 
-def _ranges(c: Any, ranges: Sequence[tuple[int, int, int]]) -> sa.ColumnElement[bool]:
-    return sa.or_(*[sa.and_(c.level == lv, c.bucket >= a, c.bucket < b) for lv, a, b in ranges])
+Part = tuple[int, str, Sequence[tuple[int, int, int]]]  # (tag, meter_id, bucket ranges)
+_MAX_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
 
 
-def window_accs(
-    conn: sa.Connection, account_id: str, meter_id: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int, int]]
-) -> list[tuple[str, Acc]]:
-    """(instance, state) of every bucket of these aliases in the bucket ranges."""
-    if not ranges or not aliases:
-        return []
-    rows = conn.execute(
-        sa.select(_R.instance, *[_R[c] for c in _STATE]).where(
-            _mine(account_id, meter_id), _R.alias.in_(aliases), _ranges(_R, ranges)
-        )
+def _tagged(select: str, conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]) -> Any:
+    """One indexed range scan per (meter, level, bucket range), glued with UNION ALL and
+    tagged with the request's number: one round trip, and never an OR of ranges (which
+    makes SQLite scan every bucket of the alias, i.e. its whole history)."""
+    one = (
+        f"SELECT ? AS tag, {select} WHERE account_id = ? AND meter_id = ? "
+        f"AND alias IN ({', '.join('?' * len(aliases))}) AND level = ? AND bucket >= ? AND bucket < ?"
     )
-    return [(r.instance, acc_from_row(r)) for r in rows]
+    terms = [(tag, meter_id, r) for tag, meter_id, ranges in parts for r in ranges]
+    out: list[Any] = []
+    per = max(1, min(_MAX_TERMS, 30_000 // (6 + len(aliases))))  # SQLite: at most 32766 parameters
+    for i in range(0, len(terms), per):
+        chunk = terms[i : i + per]
+        sql = " UNION ALL ".join([one] * len(chunk))
+        params = tuple(v for tag, meter_id, r in chunk for v in (tag, account_id, meter_id, *aliases, *r))
+        out += conn.exec_driver_sql(_sql(conn, sql), params).fetchall()
+    return out
 
 
-def window_distinct(
-    conn: sa.Connection, account_id: str, meter_id: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int, int]]
-) -> list[tuple[str, str]]:
-    if not ranges or not aliases:
+def windows_accs(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
+) -> list[tuple[int, str, Acc]]:
+    """(tag, instance, state) of every bucket of these aliases in each part's ranges."""
+    if not aliases:
         return []
-    rows = conn.execute(
-        sa.select(_D.instance, _D.value)
-        .distinct()
-        .where(
-            _D.account_id == account_id,
-            _D.meter_id == meter_id,
-            _D.alias.in_(aliases),
-            _ranges(_D, ranges),
-        )
-    )
-    return [(r.instance, r.value) for r in rows]
+    rows = _tagged(f"instance, {', '.join(_STATE)} FROM meter_rollups", conn, account_id, aliases, parts)
+    return [(r[0], r[1], _acc_from_tuple(r[2:])) for r in rows]
+
+
+def windows_distinct(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
+) -> list[tuple[int, str, str]]:
+    if not aliases:
+        return []
+    rows = _tagged("instance, value FROM meter_distinct", conn, account_id, aliases, parts)
+    return [(r[0], r[1], r[2]) for r in rows]

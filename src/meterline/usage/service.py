@@ -1,8 +1,9 @@
 """Usage: a meter's value over a window, from rollups plus at most the partial hours at
 the window's edges; and the maintenance of those rollups (ingest, delete, backfill).
 
-Callers own the transaction. Rollups of an account are written only while its events
-lock is held (events.repository.lock_account), so read-modify-write merges are exact.
+Callers own the transaction. Deltas are merged inside the database (one upsert per
+batch), and an account's rebuilds (deletes, backfill) run while its events lock is held
+(events.repository.lock_account), so concurrent writers never lose an update.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -24,13 +25,15 @@ _SPECS: dict[tuple[str, int, int], MeterSpec] = {}
 
 
 def spec_of(row: dict[str, Any]) -> MeterSpec:
-    """The compiled meter of a meters row (cached by id, version and update time)."""
+    """The compiled meter of a meters row (cached by id, version and update time); the
+    row holds `doc` (parsed) or `doc_text` (parsed only when not cached)."""
     key = (row["id"], row["version"], row["updated_at"])
     spec = _SPECS.get(key)
     if spec is None:
         if len(_SPECS) > 4096:
             _SPECS.clear()
-        spec = _SPECS[key] = compile_meter(row["doc"])
+        doc = row["doc"] if "doc" in row else jsonenc.loads(row["doc_text"])
+        spec = _SPECS[key] = compile_meter(doc)
     return spec
 
 
@@ -41,9 +44,9 @@ def _data(text: str | None) -> Any:
 # -- maintenance ---------------------------------------------------------------------
 
 
-def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, delta: Delta) -> None:
+def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, operator: str, delta: Delta) -> None:
     """Merge new contributions into the stored buckets."""
-    repo.merge_accs(conn, account_id, meter_id, delta.accs)
+    repo.merge_accs(conn, account_id, meter_id, operator, delta.accs)
     repo.add_distinct(conn, account_id, meter_id, delta.distinct)
 
 
@@ -60,7 +63,8 @@ def on_inserted(
     for row in meters:
         evs = by_name.get(row["event_name"])
         if evs:
-            apply_delta(conn, account_id, row["id"], compute(spec_of(row), evs))
+            spec = spec_of(row)
+            apply_delta(conn, account_id, row["id"], spec.operator, compute(spec, evs))
 
 
 def recompute_days(
@@ -127,41 +131,59 @@ def backfill(
 # -- reading ---------------------------------------------------------------------------
 
 
+def window_values(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    items: Sequence[tuple[dict[str, Any], int, int]],
+) -> list[Decimal | None]:
+    """Each (meter row, start_us, end_us) over these aliases; None when it has no value.
+
+    Three queries at most whatever the number of items: the rollup buckets (or distinct
+    values) inside the windows, and the stored events of the partial edge hours.
+    """
+    aliases = list(dict.fromkeys(aliases))
+    specs = [spec_of(row) for row, _, _ in items]
+    plans = [windows(start, end) for _, start, end in items]
+    per_instance: list[dict[str, Acc]] = [{} for _ in items]
+    distinct: list[dict[str, set[str]]] = [{} for _ in items]
+    acc_parts = [(k, items[k][0]["id"], plans[k][1]) for k in range(len(items)) if specs[k].operator != "Distinct"]
+    dis_parts = [(k, items[k][0]["id"], plans[k][1]) for k in range(len(items)) if specs[k].operator == "Distinct"]
+    for tag, inst, acc in repo.windows_accs(conn, account_id, aliases, acc_parts):
+        mine = per_instance[tag]
+        if inst in mine:
+            mine[inst].merge(acc)
+        else:
+            mine[inst] = acc
+    for tag, inst, value in repo.windows_distinct(conn, account_id, aliases, dis_parts):
+        distinct[tag].setdefault(inst, set()).add(value)
+    edge_parts = [(k, specs[k].event_name, plans[k][0]) for k in range(len(items))]
+    edges: dict[int, list[tuple[int, str, str, Any]]] = {}
+    for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, aliases, edge_parts):
+        edges.setdefault(tag, []).append((ts, ref, alias, _data(data)))
+    for tag, evs in edges.items():
+        delta = compute(specs[tag], evs)
+        for (_alias, level, _bucket, inst), acc in delta.accs.items():
+            if level == 0:
+                per_instance[tag].setdefault(inst, Acc()).merge(acc)
+        for _alias, level, _bucket, inst, value in delta.distinct:
+            if level == 0:
+                distinct[tag].setdefault(inst, set()).add(value)
+    return [finalize(specs[k].operator, per_instance[k], distinct[k]) for k in range(len(items))]
+
+
 def window_value(
     conn: sa.Connection, account_id: str, meter_row: dict[str, Any], aliases: Sequence[str], start_us: int, end_us: int
 ) -> Decimal | None:
     """The meter over [start_us, end_us) for these aliases; None when it has no value."""
-    spec = spec_of(meter_row)
-    raw, ranges = windows(start_us, end_us)
-    aliases = list(dict.fromkeys(aliases))
-    per_instance: dict[str, Acc] = {}
-    distinct: dict[str, set[str]] = {}
-    if spec.operator == "Distinct":
-        for inst, value in repo.window_distinct(conn, account_id, meter_row["id"], aliases, ranges):
-            distinct.setdefault(inst, set()).add(value)
-    else:
-        for inst, acc in repo.window_accs(conn, account_id, meter_row["id"], aliases, ranges):
-            if inst in per_instance:
-                per_instance[inst].merge(acc)
-            else:
-                per_instance[inst] = acc
-    edge = events_repo.in_ranges(conn, account_id, spec.event_name, aliases, raw)
-    if edge:
-        delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in edge))
-        for (_alias, level, _bucket, inst), acc in delta.accs.items():
-            if level == 0:
-                per_instance.setdefault(inst, Acc()).merge(acc)
-        for _alias, level, _bucket, inst, value in delta.distinct:
-            if level == 0:
-                distinct.setdefault(inst, set()).add(value)
-    return finalize(spec.operator, per_instance, distinct)
+    return window_values(conn, account_id, aliases, [(meter_row, start_us, end_us)])[0]
 
 
 def _meter_row(conn: sa.Connection, account_id: str, meter_id: str) -> dict[str, Any]:
-    row = meters_repo.get(conn, account_id, meter_id)
-    if row is None:
+    rows = meters_repo.live_keys(conn, account_id, [meter_id])
+    if not rows:
         raise NotFound(f"Meter {meter_id} not found.")
-    return row
+    return rows[0]
 
 
 def usage(
@@ -180,19 +202,20 @@ def usage_many(
     conn: sa.Connection, *, account_id: str, aliases: Sequence[str], requests: Sequence[tuple[str, int, int]]
 ) -> list[Decimal]:
     """usage() for several (meter_id, start_us, end_us) at once, in the order given."""
-    rows = {r["id"]: r for r in meters_repo.get_many(conn, account_id, sorted({m for m, _, _ in requests}))}
-    out: list[Decimal] = []
+    rows = {r["id"]: r for r in meters_repo.live_keys(conn, account_id, sorted({m for m, _, _ in requests}))}
+    items = []
     for meter_id, start_us, end_us in requests:
         row = rows.get(meter_id)
         if row is None:
             raise NotFound(f"Meter {meter_id} not found.")
-        value = window_value(conn, account_id, row, aliases, start_us, end_us)
-        out.append(ZERO if value is None else value)
-    return out
+        items.append((row, start_us, end_us))
+    return [ZERO if v is None else v for v in window_values(conn, account_id, aliases, items)]
 
 
 def meter_rows_for(conn: sa.Connection, account_id: str, names: Iterable[str]) -> list[dict[str, Any]]:
-    return meters_repo.live_for_event_names(conn, account_id, sorted(set(names)))
+    """Live meters of these event names: id, event_name, version, updated_at, doc_text
+    (use spec_of(row) for the compiled meter)."""
+    return meters_repo.live_keys_for_event_names(conn, account_id, sorted(set(names)))
 
 
 def drop(conn: sa.Connection, account_id: str, meter_id: str) -> None:
