@@ -32,8 +32,13 @@ BACKGROUND: tuple[str, ...] = (
 )
 
 
+# Routers that live outside a domain's endpoints.py (same tag, another path prefix).
+EXTRA_ROUTERS = ("meterline.events.v2",)
+
+
 def ROUTERS() -> list[APIRouter]:
-    return [import_module(f"meterline.{d}.endpoints").router for d in DOMAINS]
+    modules = [*(f"meterline.{d}.endpoints" for d in DOMAINS), *EXTRA_ROUTERS]
+    return [import_module(m).router for m in modules]
 
 
 def background_tasks() -> list[Callable[[FastAPI], Callable[[], Awaitable[None]]]]:
