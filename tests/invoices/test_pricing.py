@@ -76,6 +76,27 @@ def test_three_tier_graduated(u: str, expected: str) -> None:
     assert charge(THREE_TIERS, u) == D(expected)
 
 
+@pytest.mark.parametrize(
+    ("u", "expected"),
+    [
+        ("0", "0.00"),
+        ("100", "100.00"),  # still in the first tier: 100 x 1
+        ("101", "70.50"),  # upgraded to tier 2: 101 x 0.50 + its flat fee 20
+        ("1000", "520.00"),  # 1000 x 0.50 + 20
+        ("1001", "55.00"),  # upgraded to tier 3: ceil(1001 / 100) = 11 packages x 5
+    ],
+)
+def test_three_tiers_with_auto_upgrade(u: str, expected: str) -> None:
+    assert charge({**THREE_TIERS, "autoUpgrade": True}, u) == D(expected)
+
+
+def test_auto_upgrade_example_from_the_docs() -> None:
+    tiers = tiered(tier("0", "100", rate="1"), tier("100", "1000", rate="0.5", flat="10"))
+    assert charge(tiers, "150") == D("135.00")
+    assert charge({**tiers, "autoUpgrade": True}, "150") == D("85.00")
+    assert charge({**tiers, "autoUpgrade": False}, "150") == D("135.00")
+
+
 def test_tiered_base_amount_and_gaps() -> None:
     assert charge(tiered(tier("0", "10", rate="1"), base="25"), "3") == D("25.00")
     # a tier without rate bills only its flat fee; units outside every tier bill nothing

@@ -38,8 +38,25 @@ def tier_units(tier: Mapping[str, Any], units: Fraction) -> Fraction:
     return max(top - low, Fraction(0))
 
 
+def _upgraded_amount(tiers: list[Mapping[str, Any]], units: Fraction) -> Fraction:
+    """TIERED with autoUpgrade: the usage is "upgraded" to the highest tier it reaches:
+    every unit that falls in some tier is billed at that tier's rate (packages of its
+    packageSize when set), plus that tier's flatFee."""
+    reached = [(frac(t.get("fromInclusive")), t) for t in tiers if tier_units(t, units) > 0]
+    if not reached:
+        return Fraction(0)
+    top = max(reached, key=lambda pair: pair[0])[1]
+    billed = sum((tier_units(t, units) for t in tiers), Fraction(0))
+    rate, package = frac(top.get("rate")), frac(top.get("packageSize"))
+    amount = math.ceil(billed / package) * rate if package > 0 else billed * rate
+    return amount + frac(top.get("flatFee"))
+
+
 def tiered_amount(pricing: Mapping[str, Any], units: Fraction) -> Fraction:
-    """TIERED, graduated: every tier bills the units of `units` that fall in it."""
+    """TIERED, graduated: every tier bills the units of `units` that fall in it
+    (with autoUpgrade: all of them at the highest tier reached, see _upgraded_amount)."""
+    if pricing.get("autoUpgrade") is True:
+        return _upgraded_amount(list(pricing.get("tiers") or []), units)
     total = Fraction(0)
     for tier in pricing.get("tiers") or []:
         inside = tier_units(tier, units)
