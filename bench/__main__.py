@@ -1,5 +1,15 @@
-"""`make bench` (python -m bench): metering benchmarks; the table is appended to BENCHMARKS.md."""
+"""`make bench` (python -m bench): metering benchmarks; the table is appended to BENCHMARKS.md.
 
-from bench.metering import main
+`python -m bench consumption` runs only the consumption endpoint benchmark (bench/consumption.py).
+"""
 
-main()
+import sys
+
+if sys.argv[1:2] == ["consumption"]:
+    from bench.consumption import main as consumption
+
+    consumption()
+else:
+    from bench.metering import main
+
+    main()
