@@ -190,8 +190,10 @@ def dataset(size: int, cache: Path) -> tuple[Path, dict[str, Any]]:
 def serve(path: str, port: int) -> None:
     """The bench server: the app of `meterline serve` plus the floor endpoint."""
     import uvicorn
+    from fastapi import Request
 
     from meterline.app import create_app
+    from meterline.db.session import run_read
     from meterline.kit.auth import CurrentAccount
     from meterline.kit.routing import JSONResp, ok
 
@@ -200,6 +202,11 @@ def serve(path: str, port: int) -> None:
     @app.get("/bench/floor")
     async def floor(account: CurrentAccount) -> JSONResp:
         return ok({"ok": True})
+
+    @app.get("/bench/floor-read")
+    async def floor_read(request: Request, account: CurrentAccount) -> JSONResp:
+        """The floor plus what every hot read pays: one worker-thread hop and an empty read transaction."""
+        return ok({"ok": await run_read(request, lambda conn: True)})
 
     uvicorn.run(
         app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", access_log=False, log_level="warning"
@@ -246,11 +253,13 @@ def measure(path: Path, info: dict[str, Any], requests: int, warmup: int) -> dic
 
         for _ in range(warmup):
             get("/bench/floor")
+            get("/bench/floor-read")
             get(url)
-        floor_t, cons_t = [], []
+        floor_t, read_t, cons_t = [], [], []
         body = b""
         for _ in range(requests):
             floor_t.append(get("/bench/floor")[0])
+            read_t.append(get("/bench/floor-read")[0])
             elapsed, body = get(url)
             cons_t.append(elapsed)
         c.close()
@@ -260,6 +269,8 @@ def measure(path: Path, info: dict[str, Any], requests: int, warmup: int) -> dic
             "p99": _pct(cons_t, 0.99),
             "floor_p50": _pct(floor_t, 0.50),
             "floor_p99": _pct(floor_t, 0.99),
+            "read_p50": _pct(read_t, 0.50),
+            "read_p99": _pct(read_t, 0.99),
             "consumed": {e["productName"]: e["consumedAmount"] for e in entries},
         }
     finally:
@@ -298,6 +309,13 @@ def main() -> None:
             (
                 f"floor (authenticated constant), same server, {size:,} events",
                 f"p50 {r['floor_p50']:.3f} ms, p99 {r['floor_p99']:.3f} ms",
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"floor + thread hop + empty read transaction, {size:,} events",
+                f"p50 {r['read_p50']:.3f} ms, p99 {r['read_p99']:.3f} ms",
                 "",
             )
         )
