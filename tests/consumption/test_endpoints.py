@@ -129,3 +129,33 @@ def test_measurements_only_for_count_and_sum_and_time_travel(api: TestClient) ->
     assert (early["consumedAmount"], early["remainingAmount"]) == (0, 10)
     api.delete(f"/meters/{peak['id']}")
     assert _consumptions(api, cid) == []
+
+
+def test_measurements_of_several_products_each_in_its_own_window(api: TestClient) -> None:
+    """Measurements of all products are read at once: each entry counts only its meter's, dated in its window."""
+    cid = f.customer(api, aliases=["m"])
+    calls = create_meter(api, operator="Count", event_name="calls")
+    tokens = create_meter(api, operator="Sum", event_name="tokens")
+    calls_pid = f.product(api, name="Calls", meter_id=calls["id"])
+    tokens_pid = f.product(api, name="Tokens", meter_id=tokens["id"])
+    # calls: monthly from Jan 1 -> window [Mar 1, Apr 1); tokens: monthly from Jan 10 -> [Mar 10, Apr 10)
+    f.contract(api, cid, startDate="2026-01-01T00:00:00Z", products=[f.usage_line(calls_pid, units=100)])
+    f.contract(api, cid, startDate="2026-01-10T00:00:00Z", products=[f.usage_line(tokens_pid, units=100)])
+    send(api, [event("c1", ts="2026-03-05T00:00:00Z", name="calls", alias="m")])
+    send(api, [event("t1", ts="2026-03-12T00:00:00Z", name="tokens", alias="m", value=Decimal("0.5"))])
+    for meter_id, day, value in (
+        (calls["id"], 1, 2),  # in the calls window
+        (calls["id"], 15, 3),  # in both windows, calls only
+        (tokens["id"], 5, 7),  # before the tokens window
+        (tokens["id"], 10, Decimal("1.25")),  # first day of the tokens window
+        (tokens["id"], 16, 11),  # after at
+    ):
+        body = {
+            "customerId": cid,
+            "meterId": meter_id,
+            "usageDate": {"year": 2026, "month": 3, "day": day},
+            "value": float(value),
+        }
+        assert api.post("/measurements", json=body).status_code == 200, body
+    by_name = {e["productName"]: e["consumedAmount"] for e in _consumptions(api, cid)}
+    assert by_name == {"Calls": 1 + 2 + 3, "Tokens": 1.75}

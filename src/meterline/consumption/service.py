@@ -14,13 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from meterline.catalog import repository as catalog_repo
+from meterline.consumption import repository as repo
 from meterline.consumption import rules
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
-from meterline.credits import service as credits
 from meterline.customers import repository as customers_repo
 from meterline.kit.errors import NotFound
-from meterline.measurements import service as measurements
-from meterline.meters import repository as meters_repo
 from meterline.usage import service as usage
 
 MEASURED_OPERATORS = frozenset({"Count", "Sum"})
@@ -35,20 +33,16 @@ class _Product:
     merged: rules.Merged
 
 
-def _group(
-    conn: sa.Connection, account_id: str, lines: Sequence[LineInForce]
-) -> tuple[list[_Product], dict[str, dict[str, Any]]]:
-    meter_ids = sorted({line.meter_id for line in lines if line.meter_id})
-    meters = {row["id"]: row for row in meters_repo.get_many(conn, account_id, meter_ids)} if meter_ids else {}
+def _group(lines: Sequence[LineInForce], operators: dict[str, str]) -> list[_Product]:
+    """Lines of products whose meter is live, one entry per product (lines merged)."""
     by_product: dict[str, list[LineInForce]] = {}
     for line in lines:
-        if line.meter_id in meters:
+        if line.meter_id in operators:
             by_product.setdefault(line.catalog_product_id, []).append(line)
-    out = []
-    for pid, group in by_product.items():
-        shares = [_share(x) for x in group]
-        out.append(_Product(pid, group[0].product_name, str(group[0].meter_id), group, rules.merge(shares)))
-    return out, meters
+    return [
+        _Product(pid, group[0].product_name, str(group[0].meter_id), group, rules.merge([_share(x) for x in group]))
+        for pid, group in by_product.items()
+    ]
 
 
 def _share(line: LineInForce) -> rules.LineShare:
@@ -62,29 +56,40 @@ def _share(line: LineInForce) -> rules.LineShare:
     )
 
 
-def _operator(meter: dict[str, Any]) -> str:
-    return str(((meter.get("doc") or {}).get("aggregationMethod") or {}).get("operator") or "")
-
-
 def _consumed(
     conn: sa.Connection,
     account_id: str,
     customer_id: str,
+    aliases: Sequence[str],
     products: list[_Product],
-    meters: dict[str, dict[str, Any]],
+    operators: dict[str, str],
     at_us: int,
 ) -> list[Decimal]:
+    """Usage of each product's meter over its window [start, min(end, at)), plus the
+    measurements dated in it for Count and Sum meters (one query for all of them)."""
     if not products:
         return []
-    aliases = customers_repo.aliases_of(conn, account_id, customer_id)
     requests = [(p.meter_id, p.merged.window_start_us, min(p.merged.window_end_us, at_us)) for p in products]
     values = usage.usage_many(conn, account_id=account_id, aliases=aliases, requests=requests)
+    measured = [r for r in requests if operators[r[0]] in MEASURED_OPERATORS and r[1] < r[2]]
+    rows = (
+        repo.measurements(
+            conn,
+            account_id,
+            customer_id,
+            [m for m, _, _ in measured],
+            min(s for _, s, _ in measured),
+            max(e for _, _, e in measured),
+        )
+        if measured
+        else []
+    )
     out = []
     for (meter_id, start, end), value in zip(requests, values, strict=True):
-        if _operator(meters[meter_id]) in MEASURED_OPERATORS and start < end:
-            value += measurements.sum_for(
-                conn, account_id=account_id, customer_id=customer_id, meter_id=meter_id, start_us=start, end_us=end
-            )
+        if operators[meter_id] in MEASURED_OPERATORS:
+            for mid, day, amount in rows:
+                if mid == meter_id and start <= day < end:
+                    value += amount
         out.append(value)
     return out
 
@@ -99,10 +104,16 @@ class Entry:
 
 
 def _entries(
-    conn: sa.Connection, account_id: str, customer_id: str, lines: Sequence[LineInForce], at_us: int
+    conn: sa.Connection,
+    account_id: str,
+    customer_id: str,
+    aliases: Sequence[str],
+    lines: Sequence[LineInForce],
+    at_us: int,
 ) -> list[Entry]:
-    products, meters = _group(conn, account_id, lines)
-    consumed = _consumed(conn, account_id, customer_id, products, meters, at_us)
+    operators = repo.meter_operators(conn, account_id, [x.meter_id for x in lines if x.meter_id])
+    products = _group(lines, operators)
+    consumed = _consumed(conn, account_id, customer_id, aliases, products, operators, at_us)
     return [
         Entry(p.product_id, p.name, p.merged.provisioned, c, [_share(x) for x in p.lines])
         for p, c in zip(products, consumed, strict=True)
@@ -131,7 +142,7 @@ class _Balance:
 
     def get(self) -> Decimal:
         if self.value is None:
-            self.value = credits.balance(self.conn, account_id=self.account_id, customer_id=self.customer_id)
+            self.value = repo.balance(self.conn, self.account_id, self.customer_id)
         return self.value
 
 
@@ -146,22 +157,33 @@ def _access(entry: Entry, balance: _Balance) -> bool:
 
 
 def entries_for(
-    conn: sa.Connection, *, account_id: str, customer_id: str, lines: Sequence[LineInForce], at_us: int
+    conn: sa.Connection,
+    *,
+    account_id: str,
+    customer_id: str,
+    lines: Sequence[LineInForce],
+    at_us: int,
+    aliases: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The wire entries of these lines of one customer (lines_in_force at at_us, or a part
     of them), one per product with a live meter, merged: what for_customer answers for them."""
+    if not lines:
+        return []
+    if aliases is None:
+        aliases = repo.customer_aliases(conn, account_id, customer_id) or []
     balance = _Balance(conn, account_id, customer_id)
     return [
         to_wire(e.product_id, e.product_name, e.provisioned, e.consumed, _access(e, balance))
-        for e in _entries(conn, account_id, customer_id, lines, at_us)
+        for e in _entries(conn, account_id, customer_id, aliases, lines, at_us)
     ]
 
 
 def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[dict[str, Any]]:
-    if customers_repo.get(conn, account_id, customer_id) is None:
+    aliases = repo.customer_aliases(conn, account_id, customer_id)
+    if aliases is None:
         raise NotFound(f"Customer {customer_id} not found.")
     lines = lines_in_force(conn, account_id=account_id, customer_id=customer_id, at_us=at_us)
-    return entries_for(conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us)
+    return entries_for(conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us, aliases=aliases)
 
 
 def for_alias(conn: sa.Connection, *, account_id: str, alias: str, at_us: int) -> list[dict[str, Any]]:
@@ -201,7 +223,8 @@ def for_product(
     provisioned = consumed = Decimal(0)
     access = False
     for cid, group in by_customer.items():
-        for e in _entries(conn, account_id, cid, group, at_us):
+        aliases = customers_repo.aliases_of(conn, account_id, cid)
+        for e in _entries(conn, account_id, cid, aliases, group, at_us):
             provisioned += e.provisioned
             consumed += e.consumed
             access = access or _access(e, _Balance(conn, account_id, cid))

@@ -4,6 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from meterline.db.raw import fetch, json_doc
 from meterline.db.tables.catalog import contracts
 
 _T = contracts
@@ -51,14 +52,29 @@ def get_by_salesforce_id(conn: sa.Connection, account_id: str, opportunity_id: s
     return dict(row._mapping) if row else None
 
 
+_STARTED = (
+    "SELECT id, seq, customer_id, status, start_us, end_us, terminated_at, doc FROM contracts "
+    "WHERE account_id = ? AND deleted_at IS NULL AND start_us <= ?"
+)
+_STARTED_KEYS = ("id", "seq", "customer_id", "status", "start_us", "end_us", "terminated_at")
+
+
 def started_by(
     conn: sa.Connection, account_id: str, *, at_us: int, customer_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Live contracts (of one customer, or all) that started at or before at_us, in creation order."""
-    rows = conn.execute(
-        sa.select(_T).where(*_filter(account_id, customer_id), _T.c.start_us <= at_us).order_by(_T.c.seq)
-    )
-    return [dict(r._mapping) for r in rows]
+    """Live contracts (of one customer, or all) that started at or before at_us, in creation
+    order: id, seq, customer_id, status, start_us, end_us, terminated_at and doc (parsed
+    once per distinct text and shared: read-only). Hot path: prebuilt SQL."""
+    if customer_id is None:
+        rows = fetch(conn, _STARTED + " ORDER BY seq", (account_id, at_us))
+    else:
+        rows = fetch(conn, _STARTED + " AND customer_id = ? ORDER BY seq", (account_id, at_us, customer_id))
+    out = []
+    for r in rows:
+        row = dict(zip(_STARTED_KEYS, r[:7], strict=True))
+        row["doc"] = json_doc(r[7])
+        out.append(row)
+    return out
 
 
 def set_terminated(conn: sa.Connection, account_id: str, contract_id: str, *, terminated_at: int, now: int) -> None:

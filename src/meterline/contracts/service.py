@@ -177,7 +177,9 @@ def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, An
 
 def _in_force(conn: sa.Connection, account_id: str, rows: list[dict[str, Any]], at_us: int) -> list[LineInForce]:
     found = _lines_of(rows, at_us)
-    products = catalog_repo.get_many(conn, account_id, [str(ref.line["catalogProductId"]) for _, ref, _ in found])
+    products = catalog_repo.names_and_meters(
+        conn, account_id, [str(ref.line["catalogProductId"]) for _, ref, _ in found]
+    )
     out = []
     for row, ref, end in found:
         product = products.get(str(ref.line["catalogProductId"]))

@@ -95,10 +95,25 @@ class Window:
     end_us: int
 
 
+_PERIODS: dict[tuple[int, Step], tuple[int, int]] = {}
+
+
 def window_at(anchor_us: int, step: Step, at_us: int, *, end_us: int | None = None) -> Window:
-    """The period [A + k*L, A + (k+1)*L) holding at_us, its end clipped to end_us."""
-    k = period_index(anchor_us, step, at_us)
-    start, stop = boundary(anchor_us, step, k), boundary(anchor_us, step, k + 1)
+    """The period [A + k*L, A + (k+1)*L) holding at_us, its end clipped to end_us.
+
+    The last period found per (anchor, step) is remembered: periods partition the time
+    from A on, so an instant inside it has the same period (the hot read path asks for
+    the current period of the same lines over and over)."""
+    key = (anchor_us, step)
+    hit = _PERIODS.get(key)
+    if hit is not None and hit[0] <= at_us < hit[1]:
+        start, stop = hit
+    else:
+        k = period_index(anchor_us, step, at_us)
+        start, stop = boundary(anchor_us, step, k), boundary(anchor_us, step, k + 1)
+        if len(_PERIODS) >= 4096:
+            _PERIODS.clear()
+        _PERIODS[key] = (start, stop)
     if end_us is not None:
         stop = min(stop, end_us)
         start = min(start, stop)
