@@ -86,3 +86,30 @@ def test_the_draft_follows_usage(api: TestClient) -> None:
     send(api, [event("d2", ts=ts, value=1)])
     (again,) = invoices(api, customerId=cid)
     assert again["id"] == draft["id"] and again["amount"] == 12
+
+
+def test_late_events_do_not_change_an_issued_invoice_but_are_reported(api: TestClient) -> None:
+    cid = customer(api, aliases=["acme"])
+    meter = create_meter(api, operator="Sum", event_name="api_call")
+    product_id = api.post("/catalogProducts", json={"name": "API", "meterId": meter["id"]}).json()["catalogProduct"][
+        "id"
+    ]
+    send(api, [event("in-cycle", ts="2025-01-05T10:00:00Z", value=3)])
+    contract(
+        api,
+        cid,
+        product_line({"type": "PER_UNIT", "price": 2}, "API calls", catalogProductId=product_id),
+        start="2025-01-01T00:00:00Z",
+        end="2025-02-01T00:00:00Z",
+    )
+    [jan] = invoices(api, customerId=cid)
+    assert jan["billingStatus"] != "None" and jan["revenueBreakdown"]["subtotal"] == 6
+    assert "unbilledUsage" not in jan
+    send(api, [event("late", ts="2025-01-20T00:00:00Z", value=4)])  # dated in the closed cycle
+    [again] = invoices(api, customerId=cid)
+    assert again["revenueBreakdown"] == jan["revenueBreakdown"] and again["amount"] == jan["amount"]
+    assert again["unbilledUsage"] == [
+        {"lineIndex": 0, "displayName": "API calls", "billedUsage": 3, "currentUsage": 7, "unbilledUsage": 4}
+    ]
+    one = api.get(f"/invoices/{jan['id']}").json()["invoice"]
+    assert one["unbilledUsage"][0]["unbilledUsage"] == 4

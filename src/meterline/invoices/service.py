@@ -156,7 +156,38 @@ def to_wire(conn: sa.Connection, account_id: str, row: dict[str, Any], now: int)
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-    return invoice_wire(_amounts(conn, account_id, row), meta)
+    amounts = _amounts(conn, account_id, row)
+    out = invoice_wire(amounts, meta)
+    if row["issued_at"] is not None:
+        late = _unbilled_usage(conn, account_id, row, amounts)
+        if late:
+            out["unbilledUsage"] = late
+    return out
+
+
+def _unbilled_usage(
+    conn: sa.Connection, account_id: str, row: dict[str, Any], amounts: InvoiceAmounts
+) -> list[dict[str, Any]]:
+    """An issued invoice is frozen; usage that changed in its cycle afterwards (late or
+    deleted events, new measurements) is reported here, per usage line, not billed."""
+    contract = sources.contract(conn, account_id, row["contract_id"])
+    if contract is None:
+        return []
+    now_usage = sources.cycle_usage(conn, account_id, contract, amounts.cycle)
+    report = []
+    for line in amounts.lines:
+        current = now_usage.get(line.index)
+        if current is not None and current != line.usage:
+            report.append(
+                {
+                    "lineIndex": line.index,
+                    "displayName": line.display_name,
+                    "billedUsage": line.usage,
+                    "currentUsage": current,
+                    "unbilledUsage": current - line.usage,
+                }
+            )
+    return report
 
 
 def _row(conn: sa.Connection, account_id: str, invoice_id: str, now: int) -> dict[str, Any]:
