@@ -50,10 +50,12 @@ def _echo(ev: ValidEvent) -> dict[str, Any]:
 @dataclass(slots=True)
 class Prepared:
     """A validated batch, not yet stored (validation needs no database). `data_json`
-    holds each accepted event's data as exact JSON text (None when absent)."""
+    holds each accepted event's data as exact JSON text (None when absent), `echo` its
+    validEvents entry (built here, outside the SQLite writer's turn)."""
 
     accepted: list[ValidEvent]
     data_json: list[str | None]
+    echo: list[dict[str, Any]]
     invalid: list[dict[str, Any]]
     now: int
 
@@ -78,25 +80,27 @@ def prepare(events: Any, *, limit: int = MAX_EVENTS) -> Prepared:
         accepted.append(ev)
     dumps = jsonenc.dumps
     data_json = [None if e.data is None else dumps(e.data).decode() for e in accepted]
-    return Prepared(accepted, data_json, invalid, now)
+    return Prepared(accepted, data_json, [_echo(e) for e in accepted], invalid, now)
 
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     """Store a prepared batch and its rollups in the caller's transaction; refs already
     stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
     accepted, invalid, now = batch.accepted, list(batch.invalid), batch.now
+    echo = batch.echo
     if accepted:
         # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes
         # the check below exact: a concurrent request with the same ref waits, then sees it.
         repo.lock_account(conn, account_id)
         taken = repo.existing_refs(conn, account_id, [e.ref for e in accepted])
-        data_json = batch.data_json
+        data_json, echo = batch.data_json, batch.echo
         if taken:
-            for ev in accepted:
+            for i, ev in enumerate(accepted):
                 if ev.ref in taken:
-                    invalid.append({"event": _echo(ev), "error": DUPLICATE})
+                    invalid.append({"event": echo[i], "error": DUPLICATE})
             keep = [i for i, e in enumerate(accepted) if e.ref not in taken]
-            accepted, data_json = [accepted[i] for i in keep], [data_json[i] for i in keep]
+            accepted = [accepted[i] for i in keep]
+            data_json, echo = [data_json[i] for i in keep], [echo[i] for i in keep]
     if accepted:
         ids = _ids(len(accepted))
         repo.insert_many(
@@ -109,7 +113,7 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
                 conn, account_id, meters, [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
             )
         notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=now)
-    return {"validEvents": [_echo(e) for e in accepted], "invalidEvents": invalid}
+    return {"validEvents": echo, "invalidEvents": invalid}
 
 
 def ingest(conn: sa.Connection, *, account_id: str, events: list[Any], limit: int = MAX_EVENTS) -> dict[str, Any]:
