@@ -94,9 +94,9 @@ PreparedBody = Annotated[service.Prepared, Depends(prepared_body)]
 )
 async def send_events(request: Request, account: CurrentAccount, batch: PreparedBody) -> JSONResp:
     """The writer's turn, the transaction and its commit run in ONE worker-thread hop:
-    with a sync connection dependency, every step (turn, connect, endpoint, commit,
-    release) waits for the event loop, which may be busy decoding and validating the
-    next request, while the SQLite write lock is held. The rollup deltas are computed
+    with sync dependencies, each step (turn, connect, endpoint, commit, release) is a
+    hop that can wait for the event loop, busy decoding and validating the next
+    request, while the SQLite write lock is held. The rollup deltas are computed
     before the turn (checked against the meters again inside it). The commit happens
     before the answer is written (2xx means committed); it is encoded after the turn."""
     db: Database = request.app.state.db
