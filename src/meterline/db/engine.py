@@ -49,6 +49,10 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA cache_size=-65536")
+        # Checkpoint every ~40 MB of WAL instead of ~4 MB: rollup pages rewritten by every
+        # batch are copied back once per checkpoint rather than once per few batches.
+        # Durability is unchanged (each commit still fsyncs the WAL: synchronous=FULL).
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     @event.listens_for(engine, "begin")

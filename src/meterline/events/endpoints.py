@@ -6,11 +6,13 @@ POST /events and /events/dry-run read the raw body and decode it once with msgsp
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from meterline.db.engine import Database
+from meterline.db.engine import Database, transaction
 from meterline.db.session import Conn
 from meterline.events import service
 from meterline.events.schemas import (
@@ -68,11 +70,10 @@ async def prepared_body(request: Request) -> service.Prepared:
 _WRITERS = threading.Lock()
 
 
-def _one_writer(request: Request) -> Iterator[None]:
+@contextmanager
+def _one_writer(db: Database) -> Iterator[None]:
     """On SQLite, ingestion requests of this process queue here rather than in SQLite's
-    busy handler, which sleeps in steps of up to 100 ms (a wake-up delay per waiter).
-    Declared before the connection, so it is released only after the commit."""
-    db: Database = request.app.state.db
+    busy handler, which sleeps in steps of up to 100 ms (a wake-up delay per waiter)."""
     if not db.is_sqlite:
         yield
         return
@@ -81,7 +82,6 @@ def _one_writer(request: Request) -> Iterator[None]:
 
 
 EventsBody = Annotated[list[Any], Depends(events_body)]
-WriterTurn = Annotated[None, Depends(_one_writer, scope="function")]
 PreparedBody = Annotated[service.Prepared, Depends(prepared_body)]
 
 
@@ -92,8 +92,23 @@ PreparedBody = Annotated[service.Prepared, Depends(prepared_body)]
     summary="Submit a batch of events for ingestion",
     openapi_extra=_BODY_DOC,
 )
-def send_events(account: CurrentAccount, batch: PreparedBody, _turn: WriterTurn, conn: Conn) -> JSONResp:
-    return ok(service.store(conn, account_id=account.account_id, batch=batch))
+async def send_events(request: Request, account: CurrentAccount, batch: PreparedBody) -> JSONResp:
+    """The writer's turn, the transaction and its commit run in ONE worker-thread hop:
+    with sync dependencies, each step (turn, connect, endpoint, commit, release) is a
+    hop that can wait for the event loop, busy decoding and validating the next
+    request, while the SQLite write lock is held. The rollup deltas are computed
+    before the turn (checked against the meters again inside it). The commit happens
+    before the answer is written (2xx means committed); it is encoded after the turn."""
+    db: Database = request.app.state.db
+    account_id = account.account_id
+
+    def work() -> dict[str, Any]:
+        with transaction(db, write=False) as conn:
+            service.plan_rollups(conn, account_id=account_id, batch=batch)
+        with _one_writer(db), transaction(db) as conn:
+            return service.store(conn, account_id=account_id, batch=batch)
+
+    return ok(await run_in_threadpool(work))
 
 
 @router.post(

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from meterline.customers import repository as customers_repo
@@ -47,15 +48,29 @@ def _echo(ev: ValidEvent) -> dict[str, Any]:
     return out
 
 
+def _echo_stored(ev: ValidEvent, data_json: str | None) -> dict[str, Any]:
+    """_echo with `data` as its already-encoded JSON text (written as is in the answer)."""
+    out: dict[str, Any] = {"name": ev.name, "timestamp": event_time(ev.ts), "customerAlias": ev.alias, "ref": ev.ref}
+    if data_json is not None:
+        out["data"] = orjson.Fragment(data_json)
+    return out
+
+
 @dataclass(slots=True)
 class Prepared:
     """A validated batch, not yet stored (validation needs no database). `data_json`
-    holds each accepted event's data as exact JSON text (None when absent)."""
+    holds each accepted event's data as exact JSON text (None when absent), `echo` its
+    validEvents entry (built here, outside the SQLite writer's turn)."""
 
     accepted: list[ValidEvent]
     data_json: list[str | None]
+    echo: list[dict[str, Any]]
     invalid: list[dict[str, Any]]
     now: int
+    # Rollup deltas of every accepted event, computed before the write transaction
+    # (plan_rollups), and the meters they were computed for; used only when the
+    # meters are unchanged and no event turns out to be a duplicate.
+    rollups: tuple[usage_service.MeterKeys, usage_service.Plan] | None = None
 
 
 def prepare(events: Any, *, limit: int = MAX_EVENTS) -> Prepared:
@@ -78,25 +93,42 @@ def prepare(events: Any, *, limit: int = MAX_EVENTS) -> Prepared:
         accepted.append(ev)
     dumps = jsonenc.dumps
     data_json = [None if e.data is None else dumps(e.data).decode() for e in accepted]
-    return Prepared(accepted, data_json, invalid, now)
+    echo = [_echo_stored(e, d) for e, d in zip(accepted, data_json, strict=True)]
+    return Prepared(accepted, data_json, echo, invalid, now)
+
+
+def _inserted(accepted: list[ValidEvent]) -> list[tuple[int, str, str, str, Any]]:
+    return [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
+
+
+def plan_rollups(conn: sa.Connection, *, account_id: str, batch: Prepared) -> None:
+    """Compute the batch's rollup deltas with the account's current meters, outside the
+    write transaction (store() checks the meters again and recomputes if they changed)."""
+    if batch.accepted:
+        meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
+        plan = usage_service.plan_inserted(meters, _inserted(batch.accepted))
+        batch.rollups = (usage_service.meter_keys(meters), plan)
 
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     """Store a prepared batch and its rollups in the caller's transaction; refs already
     stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
     accepted, invalid, now = batch.accepted, list(batch.invalid), batch.now
+    echo = batch.echo
+    taken: set[str] = set()
     if accepted:
         # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes
         # the check below exact: a concurrent request with the same ref waits, then sees it.
         repo.lock_account(conn, account_id)
         taken = repo.existing_refs(conn, account_id, [e.ref for e in accepted])
-        data_json = batch.data_json
+        data_json, echo = batch.data_json, batch.echo
         if taken:
-            for ev in accepted:
+            for i, ev in enumerate(accepted):
                 if ev.ref in taken:
-                    invalid.append({"event": _echo(ev), "error": DUPLICATE})
+                    invalid.append({"event": echo[i], "error": DUPLICATE})
             keep = [i for i, e in enumerate(accepted) if e.ref not in taken]
-            accepted, data_json = [accepted[i] for i in keep], [data_json[i] for i in keep]
+            accepted = [accepted[i] for i in keep]
+            data_json, echo = [data_json[i] for i in keep], [echo[i] for i in keep]
     if accepted:
         ids = _ids(len(accepted))
         repo.insert_many(
@@ -104,12 +136,13 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
             [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(accepted)],
         )
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in accepted})
-        if meters:
-            usage_service.on_inserted(
-                conn, account_id, meters, [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
-            )
+        planned = batch.rollups
+        if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
+            usage_service.apply_plan(conn, account_id, planned[1])
+        elif meters:
+            usage_service.on_inserted(conn, account_id, meters, _inserted(accepted))
         notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=now)
-    return {"validEvents": [_echo(e) for e in accepted], "invalidEvents": invalid}
+    return {"validEvents": echo, "invalidEvents": invalid}
 
 
 def ingest(conn: sa.Connection, *, account_id: str, events: list[Any], limit: int = MAX_EVENTS) -> dict[str, Any]:

@@ -149,6 +149,15 @@ def safe_echo(raw: Any) -> Any:
 
 def _numbers_ok(doc: dict[str, Any]) -> bool:
     """Numbers must stay printable exactly in reasonable space (1e999999 would not)."""
+    for v in doc.values():  # fast path: a flat object
+        t = type(v)
+        if t is Decimal:
+            if not (v.is_finite() and -MAX_EXPONENT <= v.adjusted() <= MAX_EXPONENT):
+                return False
+        elif t is dict or t is list:
+            break
+    else:
+        return True
     stack: list[Any] = [doc]
     while stack:
         cur = stack.pop()

@@ -32,6 +32,10 @@ def decimal_text(value: Decimal) -> str:
     """Plain notation, no exponent, no trailing zeros; never rounds (whatever the context)."""
     if value == 0:
         return "0"
+    text = str(value)
+    # Fast path: str() already wrote plain notation with no trailing fraction zeros.
+    if "E" not in text and ("." not in text or text[-1] != "0"):
+        return text
     exact = Context(prec=max(1, len(value.as_tuple().digits)))
     return format(value.normalize(exact), "f")
 

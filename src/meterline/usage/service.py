@@ -50,6 +50,36 @@ def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, operator: s
     repo.add_distinct(conn, account_id, meter_id, delta.distinct)
 
 
+MeterKeys = tuple[tuple[str, int, int, str], ...]
+# (meter_id, operator, delta) for each meter selecting some of the events
+Plan = list[tuple[str, str, Delta]]
+
+
+def meter_keys(meters: Sequence[dict[str, Any]]) -> MeterKeys:
+    """What a plan depends on: each live meter's id, version, update time and event name."""
+    return tuple((r["id"], r["version"], r["updated_at"], r["event_name"]) for r in meters)
+
+
+def plan_inserted(meters: Sequence[dict[str, Any]], inserted: Sequence[tuple[int, str, str, str, Any]]) -> Plan:
+    """The rollup deltas of these events, (ts, ref, alias, name, data), for these meter rows
+    (pure: callers may compute it before their write transaction, see meter_keys)."""
+    by_name: dict[str, list[tuple[int, str, str, Any]]] = {}
+    for ts, ref, alias, name, data in inserted:
+        by_name.setdefault(name, []).append((ts, ref, alias, data))
+    plan: Plan = []
+    for row in meters:
+        evs = by_name.get(row["event_name"])
+        if evs:
+            spec = spec_of(row)
+            plan.append((row["id"], spec.operator, compute(spec, evs)))
+    return plan
+
+
+def apply_plan(conn: sa.Connection, account_id: str, plan: Plan) -> None:
+    for meter_id, operator, delta in plan:
+        apply_delta(conn, account_id, meter_id, operator, delta)
+
+
 def on_inserted(
     conn: sa.Connection,
     account_id: str,
@@ -57,14 +87,7 @@ def on_inserted(
     inserted: Sequence[tuple[int, str, str, str, Any]],
 ) -> None:
     """Roll up newly stored events: (ts, ref, alias, name, data) for these meter rows."""
-    by_name: dict[str, list[tuple[int, str, str, Any]]] = {}
-    for ts, ref, alias, name, data in inserted:
-        by_name.setdefault(name, []).append((ts, ref, alias, data))
-    for row in meters:
-        evs = by_name.get(row["event_name"])
-        if evs:
-            spec = spec_of(row)
-            apply_delta(conn, account_id, row["id"], spec.operator, compute(spec, evs))
+    apply_plan(conn, account_id, plan_inserted(meters, inserted))
 
 
 def recompute_days(
