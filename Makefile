@@ -11,11 +11,13 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 
+# requirements-lock.txt pins every version the suite was last run with (regenerate with
+# `.venv/bin/pip freeze --exclude-editable > requirements-lock.txt`); pyproject keeps ranges.
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c requirements-lock.txt -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c requirements-lock.txt -e ".[dev]"
 
 serve: install
 	$(BIN)/meterline serve --host $(HOST) --port $(PORT)
