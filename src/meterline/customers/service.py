@@ -7,21 +7,14 @@ from sqlalchemy.exc import IntegrityError
 
 from meterline.customers import repository as repo
 from meterline.customers.schemas import CustomerCreate, CustomerUpdate
+from meterline.kit.documents import doc_wire
 from meterline.kit.errors import Conflict, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
-from meterline.kit.times import iso_us, now_us
+from meterline.kit.times import now_us
 from meterline.webhooks import service as webhooks
 
-
-def to_wire(row: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
-    out = dict(row["doc"])
-    out["id"] = row["id"]
-    out["createdAt"] = iso_us(row["created_at"])
-    out["updatedAt"] = iso_us(row["updated_at"])
-    if deleted and row.get("deleted_at") is not None:
-        out["deletedAt"] = iso_us(row["deleted_at"])
-    return out
+to_wire = doc_wire
 
 
 def _check_unique(

@@ -6,18 +6,13 @@ import sqlalchemy as sa
 
 from meterline.customfields import repository as repo
 from meterline.customfields.schemas import CustomFieldCreate, CustomFieldUpdate, check_enum_rules
+from meterline.kit.documents import doc_wire
 from meterline.kit.errors import BadRequest, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
-from meterline.kit.times import iso_us, now_us
+from meterline.kit.times import now_us
 
-
-def to_wire(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row["doc"])
-    out.update(id=row["id"], createdAt=iso_us(row["created_at"]), updatedAt=iso_us(row["updated_at"]))
-    if row.get("deleted_at") is not None:
-        out["deletedAt"] = iso_us(row["deleted_at"])
-    return out
+to_wire = doc_wire
 
 
 def create(conn: sa.Connection, *, account_id: str, data: CustomFieldCreate) -> dict[str, Any]:
@@ -61,4 +56,4 @@ def delete(conn: sa.Connection, *, account_id: str, field_id: str) -> dict[str, 
     repo.mark_deleted(conn, account_id, field_id, now_us())
     row = repo.get(conn, account_id, field_id, include_deleted=True)
     assert row is not None
-    return to_wire(row)
+    return to_wire(row, deleted=True)

@@ -5,10 +5,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from meterline.kit.documents import doc_wire
 from meterline.kit.errors import BadRequest, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
-from meterline.kit.times import iso_us, now_us
+from meterline.kit.times import now_us
 from meterline.meters import repository as repo
 from meterline.meters.schemas import MeterCreate, MeterUpdate
 from meterline.meters.spec import validate_meter
@@ -17,14 +18,7 @@ from meterline.usage import service as usage_service
 _SHAPE = ("eventName", "aggregationMethod", "filter")
 
 
-def to_wire(row: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
-    out = dict(row["doc"])
-    out["id"] = row["id"]
-    out["createdAt"] = iso_us(row["created_at"])
-    out["updatedAt"] = iso_us(row["updated_at"])
-    if deleted and row.get("deleted_at") is not None:
-        out["deletedAt"] = iso_us(row["deleted_at"])
-    return out
+to_wire = doc_wire
 
 
 def _check(doc: dict[str, Any]) -> None:

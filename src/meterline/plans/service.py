@@ -6,22 +6,15 @@ import sqlalchemy as sa
 
 from meterline.contracts import lines as lines_mod
 from meterline.contracts.refs import check_catalog_products
+from meterline.kit.documents import doc_wire
 from meterline.kit.errors import NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
-from meterline.kit.times import iso_us, now_us
+from meterline.kit.times import now_us
 from meterline.plans import repository as repo
 from meterline.plans.schemas import PlanCreate
 
-
-def to_wire(row: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
-    out = dict(row["doc"])
-    out["id"] = row["id"]
-    out["createdAt"] = iso_us(row["created_at"])
-    out["updatedAt"] = iso_us(row["updated_at"])
-    if deleted and row.get("deleted_at") is not None:
-        out["deletedAt"] = iso_us(row["deleted_at"])
-    return out
+to_wire = doc_wire
 
 
 def create(conn: sa.Connection, *, account_id: str, data: PlanCreate) -> dict[str, Any]:
