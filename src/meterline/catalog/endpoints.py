@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from meterline.catalog import service
 from meterline.catalog.schemas import (
@@ -14,13 +14,12 @@ from meterline.catalog.schemas import (
 )
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
-from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
 router = make_router(tags=["catalog-products"])
 
-ProductId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+ProductId = PathId
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 
 from meterline.consumption import service
 from meterline.consumption.schemas import ProductConsumptionResponse, ProductsConsumptionsResponse
@@ -10,12 +10,12 @@ from meterline.db.session import run_read
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import BadRequest
 from meterline.kit.ids import ID_PATTERN
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.kit.times import now_us, parse_instant, to_us
 
 router = make_router(tags=["customers"])
 
-Id = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+Id = PathId
 At = Annotated[str | None, Query(description="answer as of this ISO 8601 instant (Meterline extension; default now)")]
 
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 
 from meterline.contracts import service
 from meterline.contracts.schemas import (
@@ -17,11 +17,11 @@ from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
 router = make_router(tags=["contracts"])
 
-ContractId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+ContractId = PathId
 
 
 @router.post("/contracts", operation_id="createContract", response_model=ContractResponse, summary="Create Contract")

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from meterline.customers import relations, service
 from meterline.customers.schemas import (
@@ -17,13 +17,12 @@ from meterline.customers.schemas import (
 )
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
-from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
 router = make_router(tags=["customers"])
 
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+CustomerId = PathId
 
 
 @router.post("/customers", operation_id="createCustomer", response_model=CustomerResponse, summary="Create Customer")
@@ -124,7 +123,7 @@ def create_relation(body: CustomerRelationCreate, conn: Conn, account: CurrentAc
     summary="Get Customer relation",
 )
 def get_relation(
-    customerRelationId: Annotated[str, Path(pattern=ID_PATTERN)],
+    customerRelationId: PathId,
     conn: Conn,
     account: CurrentAccount,
 ) -> JSONResp:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from meterline.customfields import service
 from meterline.customfields.schemas import (
@@ -13,12 +13,11 @@ from meterline.customfields.schemas import (
 )
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
-from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
 router = make_router(tags=["custom-fields"])
-FieldId = Annotated[str, Path(pattern=ID_PATTERN)]
+FieldId = PathId
 
 
 @router.post("/customFields", operation_id="createCustomField", response_model=CustomFieldResponse)

@@ -8,7 +8,7 @@ transaction cannot safely turn into a write one); it commits before the answer.
 import re
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 
 from meterline.db.engine import Database, transaction
 from meterline.db.session import get_db
@@ -18,12 +18,12 @@ from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import InvalidParameter
 from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.kit.times import now_us, parse_instant, to_us
 
 router = make_router(tags=["invoices"])
 
-InvoiceId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+InvoiceId = PathId
 
 
 def _instant(value: str | None, param: str) -> int | None:

@@ -2,12 +2,13 @@
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.routing import APIRoute
 
 from meterline.kit import jsonenc
+from meterline.kit.ids import ID_PATTERN
 
 
 class DecimalJSONRequest(Request):
@@ -45,3 +46,7 @@ def ok(body: Any) -> JSONResp:
 
 def make_router(**kwargs: Any) -> APIRouter:
     return APIRouter(route_class=DecimalRoute, default_response_class=JSONResp, **kwargs)
+
+
+# A server-issued id in a path: 24 hex characters, else 400 parameter_invalid naming it.
+PathId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]

@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.measurements import service
 from meterline.measurements.schemas import (
     DeleteMeasurementResponse,
@@ -19,7 +19,7 @@ from meterline.measurements.schemas import (
 
 router = make_router(tags=["measurements"])
 
-MeasurementId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+MeasurementId = PathId
 
 
 @router.post(

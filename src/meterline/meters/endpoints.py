@@ -2,13 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
-from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.meters import service
 from meterline.meters.schemas import (
     DeleteMeterResponse,
@@ -20,7 +19,7 @@ from meterline.meters.schemas import (
 
 router = make_router(tags=["meters"])
 
-MeterId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+MeterId = PathId
 
 
 @router.post("/meters", operation_id="createMeter", response_model=MeterResponse, summary="Create Meter (extension)")

@@ -2,19 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
-from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.plans import service
 from meterline.plans.schemas import DeletePlanResponse, ListPlansResponse, PlanCreate, PlanResponse
 
 router = make_router(tags=["plans"])
 
-PlanId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+PlanId = PathId
 
 
 @router.post("/plans", operation_id="createPlan", response_model=PlanResponse, summary="Create Plan")

@@ -2,14 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from meterline.db.engine import Database
 from meterline.db.session import Conn, get_db
 from meterline.kit.auth import CurrentAccount
-from meterline.kit.ids import ID_PATTERN
 from meterline.kit.pagination import PageRequest, page_request
-from meterline.kit.routing import JSONResp, make_router, ok
+from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.webhooks import keys, service
 from meterline.webhooks.schemas import (
     DeleteWebhookResponse,
@@ -23,7 +22,7 @@ from meterline.webhooks.schemas import (
 
 router = make_router(tags=["webhooks"])
 
-WebhookId = Annotated[str, Path(pattern=ID_PATTERN, description="24 hex characters")]
+WebhookId = PathId
 PEM_TYPE = "application/x-pem-file"
 
 
