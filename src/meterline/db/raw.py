@@ -20,15 +20,21 @@ _DOCS: dict[str, Any] = {}
 _DOCS_MAX = 4096
 
 
+def driver_sql(dialect: str, sql: str) -> str:
+    """A `?`-placeholder statement in the driver's paramstyle (psycopg: `%s`, `%` escaped)."""
+    if dialect == "sqlite":
+        return sql
+    text = _PG.get(sql)
+    if text is None:
+        if len(_PG) > 1024:
+            _PG.clear()
+        text = _PG[sql] = sql.replace("%", "%%").replace("?", "%s")
+    return text
+
+
 def fetch(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
     """All rows (tuples) of a `?`-placeholder statement."""
-    if conn.dialect.name != "sqlite":
-        text = _PG.get(sql)
-        if text is None:
-            if len(_PG) > 1024:
-                _PG.clear()
-            text = _PG[sql] = sql.replace("%", "%%").replace("?", "%s")
-        sql = text
+    sql = driver_sql(conn.dialect.name, sql)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, tuple(params))

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from meterline.db.raw import driver_sql
 from meterline.db.tables.metering import meter_distinct, meter_rollups
 from meterline.events.repository import raw_executemany
 from meterline.kit.jsonenc import decimal_text
@@ -47,11 +48,6 @@ def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
     )
 
 
-def _sql(conn: sa.Connection, text: str) -> str:
-    """Hand-written hot-path SQL uses `?`; psycopg wants `%s`."""
-    return text if conn.dialect.name == "sqlite" else text.replace("?", "%s")
-
-
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
@@ -70,7 +66,7 @@ def upsert_accs(conn: sa.Connection, account_id: str, meter_id: str, accs: dict[
     if not accs:
         return
     rows = [(account_id, meter_id, *k, *_acc_tuple(acc)) for k, acc in accs.items()]
-    conn.exec_driver_sql(_sql(conn, _UPSERT), rows)
+    conn.exec_driver_sql(driver_sql(conn.dialect.name, _UPSERT), rows)
 
 
 def _dec_add(a: str, b: str) -> str:
@@ -151,11 +147,7 @@ def _merge_sql(dialect: str, operator: str) -> str:
         f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) VALUES ({values}) "
         f"ON CONFLICT ({_KEY_COLS}) DO UPDATE SET {', '.join(assignments)}"
     )
-    return _sql_for(dialect, sql)
-
-
-def _sql_for(dialect: str, text: str) -> str:
-    return text if dialect == "sqlite" else text.replace("?", "%s")
+    return driver_sql(dialect, sql)
 
 
 _MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in _OP_COLUMNS}
@@ -248,7 +240,7 @@ def _tagged(select: str, conn: sa.Connection, account_id: str, aliases: Sequence
         chunk = terms[i : i + per]
         sql = " UNION ALL ".join([one] * len(chunk))
         params = tuple(v for tag, meter_id, r in chunk for v in (tag, account_id, meter_id, *aliases, *r))
-        out += conn.exec_driver_sql(_sql(conn, sql), params).fetchall()
+        out += conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), params).fetchall()
     return out
 
 
