@@ -338,7 +338,7 @@ def _append(
         "",
         f"## Consumption endpoint — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
-        "Command: `make bench` (`python -m bench consumption`); "
+        "Command: `make bench` (`python -m bench`, or `python -m bench consumption` alone); "
         f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; "
         f"{requests} measured requests per endpoint and size after {warmup} warm-up pairs, "
         f"one keep-alive connection, sequential; ran {seconds:,.0f} s (datasets cached in bench/.data)",
