@@ -142,7 +142,7 @@ def http_ingest(rounds: int, batches: int, workdir: Path) -> tuple[float, list[l
                         ok = resp.status_code == 200 and resp.content.endswith(b'"invalidEvents":[]}')
                         assert ok, resp.text[:200]
 
-            threads = [threading.Thread(target=worker) for _ in range(2)]
+            threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS)]
             start = time.perf_counter()
             for t in threads:
                 t.start()
@@ -190,6 +190,7 @@ PER_CUSTOMER = 10_000  # events per ordinary customer over the 90 days, whatever
 HEAVY = 0.10  # share of all events sent by one heavy customer
 SPAN = 90 * DAY
 BUILDS: dict[int, str] = {}
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "2"))
 
 
 def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:

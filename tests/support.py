@@ -1,10 +1,14 @@
 """Test helpers that are not fixtures: a real uvicorn server in a thread, free ports."""
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -42,3 +46,22 @@ def start_live_server(app: FastAPI) -> LiveServer:
             raise RuntimeError("live server did not start")
         time.sleep(0.01)
     return LiveServer(server, thread, port)
+
+
+CLI = str(Path(sys.executable).parent / "meterline")
+
+
+def start_cli_server(env: dict[str, str], port: int, *args: str) -> subprocess.Popen[bytes]:
+    """`meterline serve` in a subprocess (extra CLI args after the port), once it answers."""
+    proc = subprocess.Popen(
+        [CLI, "serve", "--port", str(port), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/meters", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")

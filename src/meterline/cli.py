@@ -45,8 +45,15 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, envvar="METERLINE_WORKERS", help="Server processes sharing the port")
+    ] = 1,
 ) -> None:
-    """Migrate, create the `default` account on an empty database, then serve the API."""
+    """Migrate, create the `default` account on an empty database, then serve the API.
+
+    With --workers N, N processes serve the port (each builds the app from the same
+    METERLINE_* settings); on SQLite their ingestion writers queue on one lock file.
+    """
     import uvicorn
 
     from meterline.app import create_app
@@ -62,7 +69,9 @@ def serve(
             typer.echo(f"API key (shown once, keep it): {created.api_key}")
     db.dispose()
     uvicorn.run(
-        create_app(settings),
+        create_app(settings) if workers == 1 else "meterline.app:create_app",
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         loop="uvloop",

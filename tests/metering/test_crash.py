@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,25 +17,9 @@ import pytest
 from meterline.db.engine import create_database, transaction
 from meterline.kit.times import parse_instant, to_us
 from meterline.usage.service import usage
-from tests.support import free_port
+from tests.support import CLI, free_port, start_cli_server
 
 BATCH = 200
-CLI = str(Path(sys.executable).parent / "meterline")
-
-
-def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/meters", timeout=1)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def _batch(n: int) -> list[dict[str, Any]]:
@@ -66,7 +49,7 @@ def test_sigkill_mid_ingestion_loses_nothing_acknowledged(tmp_path: Path) -> Non
     created = json.loads(out.stdout)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = _start(env, port)
+    proc = start_cli_server(env, port)
     token = httpx.post(f"{url}/login", json={"refreshToken": created["apiKey"]}).json()["accessToken"]
     headers = {"Authorization": f"Bearer {token}"}
     meter = httpx.post(
@@ -102,7 +85,7 @@ def test_sigkill_mid_ingestion_loses_nothing_acknowledged(tmp_path: Path) -> Non
     thread.join()
 
     # Restart on the same file (recovers the WAL), then look at what is stored.
-    proc = _start(env, port)
+    proc = start_cli_server(env, port)
     try:
         with sqlite3.connect(db_path) as conn:
             rows = conn.execute("SELECT ref FROM events").fetchall()

@@ -36,6 +36,7 @@ async def by_customer(request: Request, customerId: Id, account: CurrentAccount,
     entries = await run_read(
         request,
         lambda conn: service.for_customer(conn, account_id=account.account_id, customer_id=customer_id, at_us=at_us),
+        small=True,
     )
     return ok({"productsConsumptions": entries})
 
@@ -49,7 +50,9 @@ async def by_customer(request: Request, customerId: Id, account: CurrentAccount,
 async def by_alias(request: Request, alias: str, account: CurrentAccount, at: At = None) -> JSONResp:
     at_us = _at(at)
     entries = await run_read(
-        request, lambda conn: service.for_alias(conn, account_id=account.account_id, alias=alias, at_us=at_us)
+        request,
+        lambda conn: service.for_alias(conn, account_id=account.account_id, alias=alias, at_us=at_us),
+        small=True,
     )
     return ok({"productsConsumptions": entries})
 
@@ -83,5 +86,6 @@ async def by_product(
             alias=alias,
             at_us=at_us,
         ),
+        small=customer_id is not None or alias is not None,
     )
     return ok({"productConsumption": entry})

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from meterline.db.raw import fetch, json_doc, marks
+from meterline.db.raw import fetch, marks
 
 _ALIASES = (
     "SELECT c.id, a.alias FROM customers c LEFT JOIN customer_aliases a "
@@ -22,23 +22,6 @@ def customer_aliases(conn: sa.Connection, account_id: str, customer_id: str) -> 
     if not rows:
         return None
     return [r[1] for r in rows if r[1] is not None]
-
-
-def meter_operators(conn: sa.Connection, account_id: str, meter_ids: Sequence[str]) -> dict[str, str]:
-    """Live meters by id -> their aggregation operator."""
-    ids = sorted(set(meter_ids))
-    if not ids:
-        return {}
-    rows = fetch(
-        conn,
-        f"SELECT id, doc FROM meters WHERE account_id = ? AND deleted_at IS NULL AND id IN ({marks(len(ids))})",
-        (account_id, *ids),
-    )
-    out = {}
-    for meter_id, text in rows:
-        method = json_doc(text).get("aggregationMethod") or {}
-        out[meter_id] = str(method.get("operator") or "")
-    return out
 
 
 def measurements(

@@ -19,6 +19,8 @@ from meterline.consumption import rules
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
 from meterline.customers import repository as customers_repo
 from meterline.kit.errors import NotFound
+from meterline.meters import repository as meters_repo
+from meterline.meters.aggregation import ZERO
 from meterline.usage import service as usage
 
 MEASURED_OPERATORS = frozenset({"Count", "Sum"})
@@ -33,11 +35,11 @@ class _Product:
     merged: rules.Merged
 
 
-def _group(lines: Sequence[LineInForce], operators: dict[str, str]) -> list[_Product]:
+def _group(lines: Sequence[LineInForce], meters: dict[str, dict[str, Any]]) -> list[_Product]:
     """Lines of products whose meter is live, one entry per product (lines merged)."""
     by_product: dict[str, list[LineInForce]] = {}
     for line in lines:
-        if line.meter_id in operators:
+        if line.meter_id in meters:
             by_product.setdefault(line.catalog_product_id, []).append(line)
     return [
         _Product(pid, group[0].product_name, str(group[0].meter_id), group, rules.merge([_share(x) for x in group]))
@@ -62,7 +64,7 @@ def _consumed(
     customer_id: str,
     aliases: Sequence[str],
     products: list[_Product],
-    operators: dict[str, str],
+    meters: dict[str, dict[str, Any]],
     at_us: int,
 ) -> list[Decimal]:
     """Usage of each product's meter over its window [start, min(end, at)), plus the
@@ -70,7 +72,8 @@ def _consumed(
     if not products:
         return []
     requests = [(p.meter_id, p.merged.window_start_us, min(p.merged.window_end_us, at_us)) for p in products]
-    values = usage.usage_many(conn, account_id=account_id, aliases=aliases, requests=requests)
+    values = usage.window_values(conn, account_id, aliases, [(meters[m], s, e) for m, s, e in requests])
+    operators = {m: usage.spec_of(row).operator for m, row in meters.items()}
     measured = [r for r in requests if operators[r[0]] in MEASURED_OPERATORS and r[1] < r[2]]
     rows = (
         repo.measurements(
@@ -86,6 +89,7 @@ def _consumed(
     )
     out = []
     for (meter_id, start, end), value in zip(requests, values, strict=True):
+        value = ZERO if value is None else value
         if operators[meter_id] in MEASURED_OPERATORS:
             for mid, day, amount in rows:
                 if mid == meter_id and start <= day < end:
@@ -111,9 +115,10 @@ def _entries(
     lines: Sequence[LineInForce],
     at_us: int,
 ) -> list[Entry]:
-    operators = repo.meter_operators(conn, account_id, [x.meter_id for x in lines if x.meter_id])
-    products = _group(lines, operators)
-    consumed = _consumed(conn, account_id, customer_id, aliases, products, operators, at_us)
+    meter_ids = sorted({x.meter_id for x in lines if x.meter_id})
+    meters = {row["id"]: row for row in meters_repo.live_keys(conn, account_id, meter_ids)}
+    products = _group(lines, meters)
+    consumed = _consumed(conn, account_id, customer_id, aliases, products, meters, at_us)
     return [
         Entry(p.product_id, p.name, p.merged.provisioned, c, [_share(x) for x in p.lines])
         for p, c in zip(products, consumed, strict=True)

@@ -1,8 +1,11 @@
 """Engines for the two backends. Storage differences live here and in repositories only."""
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +19,10 @@ from meterline.kit.errors import BadRequest
 class Database:
     engine: Engine
     url: str
+    # SQLite: the writers' queue (see writer_turn); a lock file beside the database file.
+    lock_path: str | None = None
+    _turn: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock_fd: int | None = field(default=None, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -27,6 +34,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextmanager
+    def writer_turn(self) -> Iterator[None]:
+        """SQLite: hot writers (ingestion) of every thread and process on this file queue
+        here, in a blocking lock, rather than in SQLite's busy handler, which polls with
+        sleeps of up to 100 ms. Threads of a process queue on a mutex, processes on
+        flock(2) of the lock file. PostgreSQL: nothing (row and advisory locks)."""
+        if not self.is_sqlite:
+            yield
+            return
+        with self._turn:
+            if self.lock_path is None:
+                yield
+                return
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -59,9 +93,18 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(conn: sa.Connection) -> None:
         # Writers take the write lock up front so two writers never deadlock on upgrade.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver's connection: a statement through SQLAlchemy costs ~20 µs more.
+        conn.connection.dbapi_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
 
     return engine
+
+
+def lock_path_for(url: str) -> str | None:
+    """`<file>-writer.lock` beside a file database; None for in-memory ones."""
+    path = sa.engine.make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path + "-writer.lock"
 
 
 def _postgres_engine(url: str) -> Engine:
@@ -70,7 +113,7 @@ def _postgres_engine(url: str) -> Engine:
 
 def create_database(url: str) -> Database:
     if url.startswith("sqlite"):
-        return Database(engine=_sqlite_engine(url), url=url)
+        return Database(engine=_sqlite_engine(url), url=url, lock_path=lock_path_for(url))
     if url.startswith("postgresql"):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]

@@ -4,9 +4,6 @@ POST /events and /events/dry-run read the raw body and decode it once with msgsp
 (exact decimals); the body-size middleware has already capped it at 256 KiB.
 """
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -67,20 +64,6 @@ async def prepared_body(request: Request) -> service.Prepared:
     return service.prepare(await _decode(request))
 
 
-_WRITERS = threading.Lock()
-
-
-@contextmanager
-def _one_writer(db: Database) -> Iterator[None]:
-    """On SQLite, ingestion requests of this process queue here rather than in SQLite's
-    busy handler, which sleeps in steps of up to 100 ms (a wake-up delay per waiter)."""
-    if not db.is_sqlite:
-        yield
-        return
-    with _WRITERS:
-        yield
-
-
 EventsBody = Annotated[list[Any], Depends(events_body)]
 PreparedBody = Annotated[service.Prepared, Depends(prepared_body)]
 
@@ -105,7 +88,7 @@ async def send_events(request: Request, account: CurrentAccount, batch: Prepared
     def work() -> dict[str, Any]:
         with transaction(db, write=False) as conn:
             service.plan_rollups(conn, account_id=account_id, batch=batch)
-        with _one_writer(db), transaction(db) as conn:
+        with db.writer_turn(), transaction(db) as conn:
             return service.store(conn, account_id=account_id, batch=batch)
 
     return ok(await run_in_threadpool(work))

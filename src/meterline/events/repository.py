@@ -5,13 +5,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from meterline.db.raw import driver_sql, fetch, marks
 from meterline.db.tables.metering import events
 
 _E = events.c
 _CHUNK = 500
 _COLS = (_E.seq, _E.id, _E.ref, _E.name, _E.customer_alias, _E.ts, _E.data, _E.created_at)
 
-# Row tuple for insert_many: (id, account_id, ref, name, customer_alias, ts, data_json, created_at)
+# Row tuple for insert_new: (id, account_id, ref, name, customer_alias, ts, data_json, created_at)
 EventRow = tuple[str, str, str, str, str, int, str | None, int]
 
 
@@ -32,33 +33,36 @@ def lock_account(conn: sa.Connection, account_id: str) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "meterline.events:" + account_id})
 
 
-def existing_refs(conn: sa.Connection, account_id: str, refs: Sequence[str]) -> set[str]:
-    out: set[str] = set()
+_INSERT = (
+    "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, ref) DO NOTHING"
+)
+
+
+def insert_new(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -> set[str]:
+    """Insert these rows, skipping refs already stored; answer the skipped refs. Callers
+    hold the account's write lock. The unique index does the duplicate check as part of
+    the insert; only when some row was skipped (the count of changes says so) are the
+    refs read back, to tell ours (by id) from the ones stored before."""
+    if not rows:
+        return set()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(driver_sql(conn.dialect.name, _INSERT), rows)
+        inserted = cursor.rowcount
+    finally:
+        cursor.close()
+    if inserted == len(rows):
+        return set()
+    ours = {r[2]: r[0] for r in rows}
+    refs = list(ours)
+    taken: set[str] = set()
     for i in range(0, len(refs), _CHUNK):
         chunk = refs[i : i + _CHUNK]
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        sql = f"SELECT ref FROM events WHERE account_id = {mark} AND ref IN ({', '.join([mark] * len(chunk))})"
-        out.update(r[0] for r in conn.exec_driver_sql(sql, (account_id, *chunk)).fetchall())
-    return out
-
-
-def insert_many(conn: sa.Connection, rows: Sequence[EventRow]) -> None:
-    """executemany (measured 2.8x faster on SQLite than one multi-row INSERT RETURNING).
-    Callers hold the account's write lock and have removed refs already stored; on
-    PostgreSQL ON CONFLICT DO NOTHING is a second guard."""
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        sql = (
-            "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        )
-    else:
-        sql = (
-            "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, ref) DO NOTHING"
-        )
-    raw_executemany(conn, sql, rows)
+        sql = f"SELECT ref, id FROM events WHERE account_id = ? AND ref IN ({marks(len(chunk))})"
+        found = conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), (account_id, *chunk)).fetchall()
+        taken.update(ref for ref, id_ in found if ours[ref] != id_)
+    return taken
 
 
 def get_by_refs(conn: sa.Connection, account_id: str, refs: Sequence[str]) -> list[dict[str, Any]]:
@@ -132,18 +136,17 @@ def in_ranges_many(
     terms = [(tag, name, r) for tag, name, ranges in parts for r in ranges]
     if not terms or not aliases:
         return []
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     one = (
-        f"SELECT {mark} AS tag, ts, ref, customer_alias, data FROM events WHERE account_id = {mark} AND name = {mark} "
-        f"AND customer_alias IN ({', '.join([mark] * len(aliases))}) AND ts >= {mark} AND ts < {mark}"
+        "SELECT ? AS tag, ts, ref, customer_alias, data FROM events WHERE account_id = ? AND name = ? "
+        f"AND customer_alias IN ({marks(len(aliases))}) AND ts >= ? AND ts < ?"
     )
     out: list[tuple[int, int, str, str, str | None]] = []
     per = max(1, min(400, 30_000 // (6 + len(aliases))))  # SQLite: 500 terms, 32766 parameters
     for i in range(0, len(terms), per):
         chunk = terms[i : i + per]
         sql = " UNION ALL ".join([one] * len(chunk))
-        params = tuple(v for tag, name, r in chunk for v in (tag, account_id, name, *aliases, *r))
-        out += [(r[0], r[1], r[2], r[3], r[4]) for r in conn.exec_driver_sql(sql, params).fetchall()]
+        params = [v for tag, name, r in chunk for v in (tag, account_id, name, *aliases, *r)]
+        out += fetch(conn, sql, params)
     return out
 
 

@@ -67,9 +67,10 @@ class Prepared:
     echo: list[dict[str, Any]]
     invalid: list[dict[str, Any]]
     now: int
-    # Rollup deltas of every accepted event, computed before the write transaction
-    # (plan_rollups), and the meters they were computed for; used only when the
-    # meters are unchanged and no event turns out to be a duplicate.
+    # Built by plan_rollups before the write transaction: the events rows, and the rollup
+    # merges of every accepted event with the meters they were computed for (used only
+    # when the meters are unchanged and no event turns out to be a duplicate).
+    rows: list[repo.EventRow] | None = None
     rollups: tuple[usage_service.MeterKeys, usage_service.Plan] | None = None
 
 
@@ -101,47 +102,45 @@ def _inserted(accepted: list[ValidEvent]) -> list[tuple[int, str, str, str, Any]
     return [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
 
 
+def _rows(account_id: str, batch: Prepared) -> list[repo.EventRow]:
+    ids, data_json, now = _ids(len(batch.accepted)), batch.data_json, batch.now
+    return [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(batch.accepted)]
+
+
 def plan_rollups(conn: sa.Connection, *, account_id: str, batch: Prepared) -> None:
-    """Compute the batch's rollup deltas with the account's current meters, outside the
-    write transaction (store() checks the meters again and recomputes if they changed)."""
+    """Build the batch's rows and rollup merges with the account's current meters, outside
+    the write transaction (store() checks the meters again and recomputes if they changed)."""
     if batch.accepted:
+        batch.rows = _rows(account_id, batch)
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
-        plan = usage_service.plan_inserted(meters, _inserted(batch.accepted))
+        plan = usage_service.plan_inserted(account_id, meters, _inserted(batch.accepted))
         batch.rollups = (usage_service.meter_keys(meters), plan)
 
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     """Store a prepared batch and its rollups in the caller's transaction; refs already
     stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
-    accepted, invalid, now = batch.accepted, list(batch.invalid), batch.now
-    echo = batch.echo
-    taken: set[str] = set()
-    if accepted:
-        # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes
-        # the check below exact: a concurrent request with the same ref waits, then sees it.
-        repo.lock_account(conn, account_id)
-        taken = repo.existing_refs(conn, account_id, [e.ref for e in accepted])
-        data_json, echo = batch.data_json, batch.echo
-        if taken:
-            for i, ev in enumerate(accepted):
-                if ev.ref in taken:
-                    invalid.append({"event": echo[i], "error": DUPLICATE})
-            keep = [i for i, e in enumerate(accepted) if e.ref not in taken]
-            accepted = [accepted[i] for i in keep]
-            data_json, echo = [data_json[i] for i in keep], [echo[i] for i in keep]
-    if accepted:
-        ids = _ids(len(accepted))
-        repo.insert_many(
-            conn,
-            [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(accepted)],
-        )
-        meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in accepted})
-        planned = batch.rollups
-        if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
-            usage_service.apply_plan(conn, account_id, planned[1])
-        elif meters:
-            usage_service.on_inserted(conn, account_id, meters, _inserted(accepted))
-        notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=now)
+    accepted, invalid, echo = batch.accepted, list(batch.invalid), batch.echo
+    if not accepted:
+        return {"validEvents": echo, "invalidEvents": invalid}
+    # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes the
+    # insert's duplicate check exact: a concurrent request with the same ref waits, then sees it.
+    repo.lock_account(conn, account_id)
+    rows = batch.rows if batch.rows is not None else _rows(account_id, batch)
+    taken = repo.insert_new(conn, account_id, rows)
+    if taken:
+        keep = [i for i, e in enumerate(accepted) if e.ref not in taken]
+        invalid += [{"event": echo[i], "error": DUPLICATE} for i, e in enumerate(accepted) if e.ref in taken]
+        accepted, echo = [accepted[i] for i in keep], [echo[i] for i in keep]
+        if not accepted:
+            return {"validEvents": echo, "invalidEvents": invalid}
+    meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in accepted})
+    planned = batch.rollups
+    if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
+        usage_service.apply_plan(conn, planned[1])
+    elif meters:
+        usage_service.on_inserted(conn, account_id, meters, _inserted(accepted))
+    notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=batch.now)
     return {"validEvents": echo, "invalidEvents": invalid}
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from meterline.db.raw import fetch, marks
 from meterline.db.tables.metering import meters
 
 _LIVE = meters.c.deleted_at.is_(None)
@@ -110,12 +111,11 @@ def live_keys(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> lis
     the hot path of usage(), which compiles a meter once per version."""
     if not meter_ids:
         return []
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     sql = (
-        f"SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = {mark} "
-        f"AND id IN ({', '.join([mark] * len(meter_ids))}) AND deleted_at IS NULL"
+        "SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = ? "
+        f"AND id IN ({marks(len(meter_ids))}) AND deleted_at IS NULL"
     )
-    rows = conn.exec_driver_sql(sql, (account_id, *meter_ids)).fetchall()
+    rows = fetch(conn, sql, (account_id, *meter_ids))
     return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]
 
 
@@ -123,10 +123,9 @@ def live_keys_for_event_names(conn: sa.Connection, account_id: str, names: list[
     """As live_keys, for the live meters of these event names (the ingestion hot path)."""
     if not names:
         return []
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     sql = (
-        f"SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = {mark} "
-        f"AND event_name IN ({', '.join([mark] * len(names))}) AND deleted_at IS NULL ORDER BY seq"
+        "SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = ? "
+        f"AND event_name IN ({marks(len(names))}) AND deleted_at IS NULL ORDER BY seq"
     )
-    rows = conn.exec_driver_sql(sql, (account_id, *names)).fetchall()
+    rows = fetch(conn, sql, (account_id, *names))
     return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]

@@ -1,17 +1,17 @@
 """All SQL of meter rollups. Every query filters on account_id (and meter_id)."""
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from meterline.db.raw import driver_sql
+from meterline.db.raw import driver_sql, fetch, marks
 from meterline.db.tables.metering import meter_distinct, meter_rollups
 from meterline.events.repository import raw_executemany
 from meterline.kit.jsonenc import decimal_text
-from meterline.meters.aggregation import EXACT
+from meterline.meters.aggregation import EXACT, ZERO
 from meterline.meters.rollups import Acc, Key
 
 _D = meter_distinct.c
@@ -154,48 +154,50 @@ _MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in
 _STATE_INDEX = {c: i for i, c in enumerate(_STATE)}
 
 
-def merge_accs(conn: sa.Connection, account_id: str, meter_id: str, operator: str, accs: dict[Key, Acc]) -> None:
-    """Add these contributions to the stored buckets, in one statement."""
-    if not accs:
-        return
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        raw: Any = conn.connection.dbapi_connection
-        raw.create_function("ml_dec_add", 2, _dec_add, deterministic=True)
-        raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
-        raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
+# A merge ready to execute: (operator, merge rows, distinct rows); built before the write
+# turn (merge_rows), executed inside it (execute_merge).
+MergeRows = tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def merge_rows(
+    account_id: str, meter_id: str, operator: str, accs: dict[Key, Acc], distinct: dict[Any, int]
+) -> MergeRows:
+    """The parameter rows of execute_merge (pure)."""
     picks = [_STATE_INDEX[c] for c in _OP_COLUMNS[operator]]
     rows = []
     for k, acc in accs.items():
         state = _acc_tuple(acc)
         rows.append((account_id, meter_id, *k, *[state[i] for i in picks]))
-    raw_executemany(conn, _MERGE[(dialect, operator)], rows)
+    return operator, rows, [(account_id, meter_id, *k, n) for k, n in distinct.items()]
+
+
+_ADD_DISTINCT = (
+    "INSERT INTO meter_distinct (account_id, meter_id, alias, level, bucket, instance, value, n) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, meter_id, alias, level, bucket, instance, value) "
+    "DO UPDATE SET n = meter_distinct.n + excluded.n"
+)
+
+
+def execute_merge(conn: sa.Connection, merge: MergeRows) -> None:
+    """Add these contributions to the stored buckets: one upsert statement per table."""
+    operator, rows, distinct = merge
+    dialect = conn.dialect.name
+    if rows:
+        if dialect == "sqlite":
+            raw: Any = conn.connection.dbapi_connection
+            raw.create_function("ml_dec_add", 2, _dec_add, deterministic=True)
+            raw.create_function("ml_dec_min", 2, _dec_min, deterministic=True)
+            raw.create_function("ml_dec_max", 2, _dec_max, deterministic=True)
+        raw_executemany(conn, _MERGE[(dialect, operator)], rows)
+    if distinct:
+        raw_executemany(conn, driver_sql(dialect, _ADD_DISTINCT), distinct)
 
 
 def add_distinct(
     conn: sa.Connection, account_id: str, meter_id: str, counts: dict[tuple[str, int, int, str, str], int]
 ) -> None:
-    if not counts:
-        return
-    rows = [
-        {
-            "account_id": account_id,
-            "meter_id": meter_id,
-            "alias": k[0],
-            "level": k[1],
-            "bucket": k[2],
-            "instance": k[3],
-            "value": k[4],
-            "n": n,
-        }
-        for k, n in counts.items()
-    ]
-    stmt = _insert(conn, meter_distinct)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["account_id", "meter_id", "alias", "level", "bucket", "instance", "value"],
-        set_={"n": meter_distinct.c.n + stmt.excluded.n},
-    )
-    conn.execute(stmt, rows)
+    if counts:
+        execute_merge(conn, merge_rows(account_id, meter_id, "Distinct", {}, counts))
 
 
 def delete_days(
@@ -223,24 +225,25 @@ def delete_meter(conn: sa.Connection, account_id: str, meter_id: str) -> None:
 
 Part = tuple[int, str, Sequence[tuple[int, int, int]]]  # (tag, meter_id, bucket ranges)
 _MAX_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
+_MAX_PARAMS = 30_000  # SQLite allows 32766 parameters
 
 
-def _tagged(select: str, conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]) -> Any:
+def _union(select: str, account_id: str, aliases: Sequence[str], parts: Sequence[Part]) -> list[tuple[str, list[Any]]]:
     """One indexed range scan per (meter, level, bucket range), glued with UNION ALL and
     tagged with the request's number: one round trip, and never an OR of ranges (which
-    makes SQLite scan every bucket of the alias, i.e. its whole history)."""
+    makes SQLite scan every bucket of the alias, i.e. its whole history). Chunked into
+    several statements only past SQLite's limits."""
     one = (
         f"SELECT ? AS tag, {select} WHERE account_id = ? AND meter_id = ? "
-        f"AND alias IN ({', '.join('?' * len(aliases))}) AND level = ? AND bucket >= ? AND bucket < ?"
+        f"AND alias IN ({marks(len(aliases))}) AND level = ? AND bucket >= ? AND bucket < ?"
     )
     terms = [(tag, meter_id, r) for tag, meter_id, ranges in parts for r in ranges]
-    out: list[Any] = []
-    per = max(1, min(_MAX_TERMS, 30_000 // (6 + len(aliases))))  # SQLite: at most 32766 parameters
+    per = max(1, min(_MAX_TERMS, _MAX_PARAMS // (6 + len(aliases))))
+    out = []
     for i in range(0, len(terms), per):
         chunk = terms[i : i + per]
-        sql = " UNION ALL ".join([one] * len(chunk))
-        params = tuple(v for tag, meter_id, r in chunk for v in (tag, account_id, meter_id, *aliases, *r))
-        out += conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), params).fetchall()
+        params = [v for tag, meter_id, r in chunk for v in (tag, account_id, meter_id, *aliases, *r)]
+        out.append((" UNION ALL ".join([one] * len(chunk)), params))
     return out
 
 
@@ -250,14 +253,82 @@ def windows_accs(
     """(tag, instance, state) of every bucket of these aliases in each part's ranges."""
     if not aliases:
         return []
-    rows = _tagged(f"instance, {', '.join(_STATE)} FROM meter_rollups", conn, account_id, aliases, parts)
-    return [(r[0], r[1], _acc_from_tuple(r[2:])) for r in rows]
+    out = []
+    for sql, params in _union(f"instance, {', '.join(_STATE)} FROM meter_rollups", account_id, aliases, parts):
+        out += [(r[0], r[1], _acc_from_tuple(r[2:])) for r in fetch(conn, sql, params)]
+    return out
+
+
+def _decimals(text: str | None) -> list[Decimal]:
+    return [] if text is None else [Decimal(x) for x in text.split(" ")]
+
+
+def windows_summed(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
+) -> list[tuple[int, str, Acc]]:
+    """(tag, instance, state) per part and instance, summed over the part's buckets: counts
+    add in SQL; sums, minima and maxima (exact decimals, stored as text) come back
+    space-joined and are combined here. First and last points are left out (windows_accs)."""
+    if not aliases:
+        return []
+    agg = "GROUP_CONCAT({c}, ' ')" if conn.dialect.name == "sqlite" else "STRING_AGG({c}, ' ')"
+    cols = ", ".join(agg.format(c=f"CASE WHEN nv > 0 THEN {c} END") for c in ("total", "vmin", "vmax"))
+    out = []
+    for sql, params in _union("instance, n, nv, total, vmin, vmax FROM meter_rollups", account_id, aliases, parts):
+        grouped = f"SELECT tag, instance, SUM(n), SUM(nv), {cols} FROM ({sql}) AS u GROUP BY tag, instance"
+        for tag, inst, n, nv, totals, lows, highs in fetch(conn, grouped, params):
+            acc = Acc(int(n), int(nv))
+            if totals is not None:
+                with localcontext(EXACT):
+                    acc.total = sum(_decimals(totals), ZERO)
+            if lows is not None:
+                acc.vmin = min(_decimals(lows))
+            if highs is not None:
+                acc.vmax = max(_decimals(highs))
+            out.append((tag, inst, acc))
+    return out
 
 
 def windows_distinct(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
 ) -> list[tuple[int, str, str]]:
+    """(tag, instance, value) of every distinct value of these aliases in each part's ranges."""
     if not aliases:
         return []
-    rows = _tagged("instance, value FROM meter_distinct", conn, account_id, aliases, parts)
-    return [(r[0], r[1], r[2]) for r in rows]
+    out = []
+    for sql, params in _union("instance, value FROM meter_distinct", account_id, aliases, parts):
+        out += fetch(conn, sql, params)
+    return out
+
+
+_MAX_EXTRA = 2000  # edge values sent along with a distinct count
+
+
+def distinct_count(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    meter_id: str,
+    ranges: Sequence[tuple[int, int, int]],
+    extra: Sequence[tuple[str, str]],
+) -> int | None:
+    """The number of distinct (instance, value) pairs in these buckets and in `extra`
+    together, counted in SQL (a UNION of indexed range scans: no value comes back); None
+    when that does not fit in one statement (callers then use windows_distinct)."""
+    if not aliases:
+        return len(set(extra))
+    one = (
+        "SELECT instance, value FROM meter_distinct WHERE account_id = ? AND meter_id = ? "
+        f"AND alias IN ({marks(len(aliases))}) AND level = ? AND bucket >= ? AND bucket < ?"
+    )
+    if not ranges or len(extra) > _MAX_EXTRA or len(ranges) * (5 + len(aliases)) > _MAX_PARAMS:
+        return None
+    terms = [one] * len(ranges)
+    params: list[Any] = [v for r in ranges for v in (account_id, meter_id, *aliases, *r)]
+    if extra:
+        terms.append("VALUES " + ", ".join(["(?, ?)"] * len(extra)))
+        params += [v for pair in extra for v in pair]
+    if len(terms) == 1:  # a UNION dedupes; one term alone must say so (one value, several aliases)
+        terms[0] = terms[0].replace("SELECT ", "SELECT DISTINCT ", 1)
+    rows = fetch(conn, f"SELECT COUNT(*) FROM ({' UNION '.join(terms)}) AS d", params)
+    return int(rows[0][0])

@@ -17,7 +17,7 @@ from meterline.kit import jsonenc
 from meterline.kit.errors import NotFound
 from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
-from meterline.meters.rollups import DAY_US, Acc, Delta, compute, finalize, windows
+from meterline.meters.rollups import DAY_US, Acc, compute, finalize, windows
 from meterline.meters.spec import MeterSpec, compile_meter
 from meterline.usage import repository as repo
 
@@ -44,15 +44,9 @@ def _data(text: str | None) -> Any:
 # -- maintenance ---------------------------------------------------------------------
 
 
-def apply_delta(conn: sa.Connection, account_id: str, meter_id: str, operator: str, delta: Delta) -> None:
-    """Merge new contributions into the stored buckets."""
-    repo.merge_accs(conn, account_id, meter_id, operator, delta.accs)
-    repo.add_distinct(conn, account_id, meter_id, delta.distinct)
-
-
 MeterKeys = tuple[tuple[str, int, int, str], ...]
-# (meter_id, operator, delta) for each meter selecting some of the events
-Plan = list[tuple[str, str, Delta]]
+# One rollup merge per meter selecting some of the events (repository rows, ready to run).
+Plan = list[repo.MergeRows]
 
 
 def meter_keys(meters: Sequence[dict[str, Any]]) -> MeterKeys:
@@ -60,8 +54,10 @@ def meter_keys(meters: Sequence[dict[str, Any]]) -> MeterKeys:
     return tuple((r["id"], r["version"], r["updated_at"], r["event_name"]) for r in meters)
 
 
-def plan_inserted(meters: Sequence[dict[str, Any]], inserted: Sequence[tuple[int, str, str, str, Any]]) -> Plan:
-    """The rollup deltas of these events, (ts, ref, alias, name, data), for these meter rows
+def plan_inserted(
+    account_id: str, meters: Sequence[dict[str, Any]], inserted: Sequence[tuple[int, str, str, str, Any]]
+) -> Plan:
+    """The rollup merges of these events, (ts, ref, alias, name, data), for these meter rows
     (pure: callers may compute it before their write transaction, see meter_keys)."""
     by_name: dict[str, list[tuple[int, str, str, Any]]] = {}
     for ts, ref, alias, name, data in inserted:
@@ -71,13 +67,15 @@ def plan_inserted(meters: Sequence[dict[str, Any]], inserted: Sequence[tuple[int
         evs = by_name.get(row["event_name"])
         if evs:
             spec = spec_of(row)
-            plan.append((row["id"], spec.operator, compute(spec, evs)))
+            delta = compute(spec, evs)
+            plan.append(repo.merge_rows(account_id, row["id"], spec.operator, delta.accs, delta.distinct))
     return plan
 
 
-def apply_plan(conn: sa.Connection, account_id: str, plan: Plan) -> None:
-    for meter_id, operator, delta in plan:
-        apply_delta(conn, account_id, meter_id, operator, delta)
+def apply_plan(conn: sa.Connection, plan: Plan) -> None:
+    """Merge the planned contributions into the stored buckets (inside the database)."""
+    for merge in plan:
+        repo.execute_merge(conn, merge)
 
 
 def on_inserted(
@@ -87,7 +85,7 @@ def on_inserted(
     inserted: Sequence[tuple[int, str, str, str, Any]],
 ) -> None:
     """Roll up newly stored events: (ts, ref, alias, name, data) for these meter rows."""
-    apply_plan(conn, account_id, plan_inserted(meters, inserted))
+    apply_plan(conn, plan_inserted(account_id, meters, inserted))
 
 
 def recompute_days(
@@ -154,6 +152,9 @@ def backfill(
 # -- reading ---------------------------------------------------------------------------
 
 
+_POINT_OPERATORS = frozenset({"First", "Last"})
+
+
 def window_values(
     conn: sa.Connection,
     account_id: str,
@@ -162,24 +163,17 @@ def window_values(
 ) -> list[Decimal | None]:
     """Each (meter row, start_us, end_us) over these aliases; None when it has no value.
 
-    Three queries at most whatever the number of items: the rollup buckets (or distinct
-    values) inside the windows, and the stored events of the partial edge hours.
+    Three queries whatever the number of items, plus one per Distinct meter: the stored
+    events of the partial edge hours; the buckets inside the windows, summed per instance
+    in SQL; First and Last meters' bucket points; and per Distinct meter the count of
+    distinct values, in SQL with the edges' values sent along (only counts come back:
+    reading every value costs more than counting them in SQLite).
     """
     aliases = list(dict.fromkeys(aliases))
     specs = [spec_of(row) for row, _, _ in items]
     plans = [windows(start, end) for _, start, end in items]
     per_instance: list[dict[str, Acc]] = [{} for _ in items]
     distinct: list[dict[str, set[str]]] = [{} for _ in items]
-    acc_parts = [(k, items[k][0]["id"], plans[k][1]) for k in range(len(items)) if specs[k].operator != "Distinct"]
-    dis_parts = [(k, items[k][0]["id"], plans[k][1]) for k in range(len(items)) if specs[k].operator == "Distinct"]
-    for tag, inst, acc in repo.windows_accs(conn, account_id, aliases, acc_parts):
-        mine = per_instance[tag]
-        if inst in mine:
-            mine[inst].merge(acc)
-        else:
-            mine[inst] = acc
-    for tag, inst, value in repo.windows_distinct(conn, account_id, aliases, dis_parts):
-        distinct[tag].setdefault(inst, set()).add(value)
     edge_parts = [(k, specs[k].event_name, plans[k][0]) for k in range(len(items))]
     edges: dict[int, list[tuple[int, str, str, Any]]] = {}
     for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, aliases, edge_parts):
@@ -192,7 +186,45 @@ def window_values(
         for _alias, level, _bucket, inst, value in delta.distinct:
             if level == 0:
                 distinct[tag].setdefault(inst, set()).add(value)
-    return [finalize(specs[k].operator, per_instance[k], distinct[k]) for k in range(len(items))]
+    parts: dict[str, list[repo.Part]] = {"sum": [], "points": []}
+    for k, spec in enumerate(specs):
+        if spec.operator != "Distinct":  # counted below, one query each
+            parts["points" if spec.operator in _POINT_OPERATORS else "sum"].append((k, items[k][0]["id"], plans[k][1]))
+    for tag, inst, acc in [
+        *repo.windows_summed(conn, account_id, aliases, parts["sum"]),
+        *repo.windows_accs(conn, account_id, aliases, parts["points"]),
+    ]:
+        mine = per_instance[tag]
+        if inst in mine:
+            mine[inst].merge(acc)
+        else:
+            mine[inst] = acc
+    out: list[Decimal | None] = []
+    for k, spec in enumerate(specs):
+        if spec.operator == "Distinct":
+            out.append(_distinct(conn, account_id, aliases, items[k][0]["id"], plans[k][1], distinct[k]))
+        else:
+            out.append(finalize(spec.operator, per_instance[k], distinct[k]))
+    return out
+
+
+def _distinct(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    meter_id: str,
+    ranges: Sequence[tuple[int, int, int]],
+    edge_values: dict[str, set[str]],
+) -> Decimal:
+    """A Distinct meter: stored buckets and edge values counted together in SQL, or (when
+    that does not fit one statement) the stored values read and united here."""
+    extra = [(inst, v) for inst, values in edge_values.items() for v in values]
+    counted = repo.distinct_count(conn, account_id, aliases, meter_id, ranges, extra)
+    if counted is not None:
+        return Decimal(counted)
+    for _tag, inst, value in repo.windows_distinct(conn, account_id, aliases, [(0, meter_id, ranges)]):
+        edge_values.setdefault(inst, set()).add(value)
+    return Decimal(sum(len(values) for values in edge_values.values()))
 
 
 def window_value(

@@ -1,0 +1,68 @@
+"""Distinct meters are counted in SQL (usage.repository.distinct_count): one value carried
+by several aliases, in the stored buckets and at the partial edges, counts once, whatever
+shape the window takes (one bucket range, several, edges only)."""
+
+from decimal import Decimal
+
+import pytest
+
+from meterline.db.engine import Database, transaction
+from meterline.events import service as events_service
+from meterline.kit.times import parse_instant, to_us
+from meterline.meters import service as meters_service
+from meterline.meters.schemas import MeterCreate
+from meterline.usage import repository as usage_repo
+from meterline.usage.service import usage
+from tests.conftest import make_account
+from tests.metering.factories import event, meter_body
+
+
+def _us(text: str) -> int:
+    return to_us(parse_instant(text, param="t"))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "want"),
+    [
+        ("2026-01-10T00:00:00Z", "2026-01-11T00:00:00Z", 3),  # one day bucket range
+        ("2026-01-09T00:00:00Z", "2026-01-12T00:00:00Z", 4),  # days only, several
+        ("2026-01-10T09:00:00Z", "2026-01-10T11:00:00Z", 2),  # hour buckets only
+        ("2026-01-10T09:59:00Z", "2026-01-11T12:30:00Z", 4),  # raw edges, hours and days
+        ("2026-01-10T10:00:00Z", "2026-01-10T10:00:00.5Z", 2),  # inside one hour: edges only
+        ("2026-01-10T10:00:00.5Z", "2026-01-10T10:00:00.6Z", 0),  # nothing
+    ],
+)
+def test_one_value_on_several_aliases_counts_once(db: Database, start: str, end: str, want: int) -> None:
+    acc = make_account(db).account_id
+    with transaction(db) as conn:
+        meter = meters_service.create(
+            conn, account_id=acc, data=MeterCreate.model_validate(meter_body("Distinct", field="user"))
+        )
+        events_service.ingest(
+            conn,
+            account_id=acc,
+            events=[
+                event("1", ts="2026-01-10T10:00:00Z", alias="a", user="ann"),
+                event("2", ts="2026-01-10T10:00:00Z", alias="b", user="ann"),
+                event("3", ts="2026-01-10T10:00:00Z", alias="b", user=Decimal("7")),
+                event("4", ts="2026-01-10T20:00:00Z", alias="a", user="bob"),
+                event("5", ts="2026-01-10T20:00:00Z", alias="b", user="bob"),
+                event("6", ts="2026-01-11T12:00:00Z", alias="a", user="ann"),
+                event("7", ts="2026-01-11T12:00:00Z", alias="b", user="cid"),
+                event("8", ts="2026-01-10T10:00:00Z", alias="other", user="zed"),
+            ],
+        )
+    with transaction(db, write=False) as conn:
+        got = usage(
+            conn, account_id=acc, aliases=["a", "b"], meter_id=meter["id"], start_us=_us(start), end_us=_us(end)
+        )
+    assert got == Decimal(want)
+
+
+def test_count_falls_back_past_one_statement(db: Database) -> None:
+    """Too many edge values for one statement: None, and callers read the values instead."""
+    acc = make_account(db).account_id
+    extra = [("", f'"v{i}"') for i in range(usage_repo._MAX_EXTRA + 1)]
+    with transaction(db, write=False) as conn:
+        assert usage_repo.distinct_count(conn, acc, ["a"], "m" * 24, [(1, 0, 86_400_000_000)], extra) is None
+        assert usage_repo.distinct_count(conn, acc, ["a"], "m" * 24, [(1, 0, 86_400_000_000)], extra[:3]) == 3
