@@ -2,7 +2,9 @@
 10 k, 1 M and 10 M stored events. Medians throughout.
 
 Environment: BENCH_SIZES (default "10000,1000000,10000000"), BENCH_DATA (dataset cache
-directory, default bench/.data; datasets are reused when present), BENCH_ROUNDS (5).
+directory, default bench/.data; datasets are reused when present), BENCH_ROUNDS (5),
+BENCH_BATCHES (1000-event batches per round, 40), BENCH_CONNECTIONS (client connections,
+4), BENCH_WORKERS (server processes to measure, "1,2"; the floor uses the rows of the last).
 """
 
 import json
@@ -67,9 +69,12 @@ def _events(start: int, n: int, customers: int, span_us: int, prefix: str, rnd: 
 # -- HTTP ingestion ------------------------------------------------------------------
 
 
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def _serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [CLI, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(300):
         try:
@@ -81,11 +86,14 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
-def http_ingest(rounds: int, batches: int, workdir: Path) -> tuple[float, list[list[tuple[Any, ...]]]]:
-    """Median events/s over HTTP (1000-event batches, 2 client connections), and the rows."""
+def http_ingest(
+    rounds: int, batches: int, workdir: Path, workers: int = 1
+) -> tuple[float, list[list[tuple[Any, ...]]]]:
+    """Median events/s over HTTP (1000-event batches, CONNECTIONS client connections) to
+    `meterline serve --workers N` on a fresh SQLite file, and the rows sent."""
     env = {
         **os.environ,
-        "METERLINE_DATABASE_URL": f"sqlite:///{workdir / 'http.db'}",
+        "METERLINE_DATABASE_URL": f"sqlite:///{workdir / f'http-{workers}.db'}",
         "METERLINE_JWT_SECRET": "bench-secret-" + "x" * 32,
         "METERLINE_RATE_LIMIT_PER_SECOND": "1000000",
         "METERLINE_RATE_LIMIT_BURST": "1000000",
@@ -97,7 +105,7 @@ def http_ingest(rounds: int, batches: int, workdir: Path) -> tuple[float, list[l
     )
     port = 18000 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
-    proc = _serve(env, port)
+    proc = _serve(env, port, workers)
     try:
         token = httpx.post(f"{url}/login", json={"refreshToken": key["apiKey"]}).json()["accessToken"]
         headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
@@ -190,7 +198,9 @@ PER_CUSTOMER = 10_000  # events per ordinary customer over the 90 days, whatever
 HEAVY = 0.10  # share of all events sent by one heavy customer
 SPAN = 90 * DAY
 BUILDS: dict[int, str] = {}
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
+WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
+BATCHES = int(os.environ.get("BENCH_BATCHES", "40"))
 
 
 def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
@@ -281,15 +291,25 @@ def main() -> None:
     began = time.perf_counter()
     results: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        console.print("HTTP ingestion ...")
-        rate, rows = http_ingest(rounds, 20, Path(tmp))
+        rates: dict[int, float] = {}
+        rows: list[list[tuple[Any, ...]]] = []
+        for workers in WORKERS:
+            console.print(f"HTTP ingestion, {workers} server process(es) ...")
+            rates[workers], rows = http_ingest(rounds, BATCHES, Path(tmp), workers)
         console.print("floor ...")
         bare = floor(rows, rounds, Path(tmp))
-    results.append(
-        ("ingestion over HTTP, 1000-event batches, SQLite durable", f"{rate:,.0f} events/s", "≥ 50,000 events/s")
-    )
+    for workers, rate in rates.items():
+        label = f"serve --workers {workers}"
+        results.append(
+            (
+                f"ingestion over HTTP, 1000-event batches, SQLite durable, {label}",
+                f"{rate:,.0f} events/s",
+                "≥ 50,000 events/s",
+            )
+        )
     results.append(("floor: bare executemany, same rows, same durability", f"{bare:,.0f} events/s", ""))
-    results.append(("ingestion / floor", f"{rate / bare:.2f}", "≥ 0.30"))
+    for workers, rate in rates.items():
+        results.append((f"ingestion / floor, serve --workers {workers}", f"{rate / bare:.2f}", "≥ 0.30"))
     latencies: dict[tuple[str, int], float] = {}
     customers = (("cust-0", "ordinary customer (~10,000 events / 90 days)"), ("heavy", "heavy customer (10 % of all)"))
     for size in sizes:
@@ -318,7 +338,9 @@ def _append(results: list[tuple[str, str, str]], seconds: float) -> None:
         f"## Metering — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
         "Command: `make bench` (`python -m bench`); "
-        f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s",
+        f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s; "
+        f"ingestion: {BATCHES} batches x {os.environ.get('BENCH_ROUNDS', '5')} rounds, "
+        f"{CONNECTIONS} client connections (threads of the bench process, on the same machine)",
         f"Machine: {_machine()}",
         "Datasets (bench/.data, loaded through events.service.ingest in 50,000-event calls): "
         + ", ".join(f"{size:,} events {how}" for size, how in BUILDS.items()),

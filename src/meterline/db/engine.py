@@ -69,6 +69,8 @@ def _sqlite_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=8,
         max_overflow=8,
+        # The most recently used connection first: its page cache is the warmest.
+        pool_use_lifo=True,
         pool_pre_ping=False,
     )
 

@@ -19,22 +19,6 @@ _CHUNK = 400
 _STATE = ("n", "nv", "total", "vmin", "vmax", "first_ts", "first_ref", "first_val", "last_ts", "last_ref", "last_val")
 
 
-def _acc_from_tuple(t: Sequence[Any]) -> Acc:
-    """From the 11 state columns in _STATE order."""
-    first = (t[5], t[6], Decimal(t[7])) if t[5] is not None else None
-    last = (t[8], t[9], Decimal(t[10])) if t[8] is not None else None
-    vmin, vmax = t[3], t[4]
-    return Acc(
-        t[0],
-        t[1],
-        Decimal(t[2]),
-        None if vmin is None else Decimal(vmin),
-        None if vmax is None else Decimal(vmax),
-        first,
-        last,
-    )
-
-
 def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
     f, la = acc.first, acc.last
     return (
@@ -250,12 +234,17 @@ def _union(select: str, account_id: str, aliases: Sequence[str], parts: Sequence
 def windows_accs(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
 ) -> list[tuple[int, str, Acc]]:
-    """(tag, instance, state) of every bucket of these aliases in each part's ranges."""
+    """(tag, instance, state) of every bucket of these aliases in each part's ranges, with
+    the counts and the first and last points only (what First and Last meters need)."""
     if not aliases:
         return []
+    cols = "instance, n, nv, first_ts, first_ref, first_val, last_ts, last_ref, last_val FROM meter_rollups"
     out = []
-    for sql, params in _union(f"instance, {', '.join(_STATE)} FROM meter_rollups", account_id, aliases, parts):
-        out += [(r[0], r[1], _acc_from_tuple(r[2:])) for r in fetch(conn, sql, params)]
+    for sql, params in _union(cols, account_id, aliases, parts):
+        for tag, inst, n, nv, f_ts, f_ref, f_val, l_ts, l_ref, l_val in fetch(conn, sql, params):
+            first = (f_ts, f_ref, Decimal(f_val)) if f_ts is not None else None
+            last = (l_ts, l_ref, Decimal(l_val)) if l_ts is not None else None
+            out.append((tag, inst, Acc(n, nv, first=first, last=last)))
     return out
 
 
