@@ -2,17 +2,21 @@
 
 import fcntl
 import os
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from meterline.db.groupcommit import GroupCommit
 from meterline.kit.errors import BadRequest
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +27,9 @@ class Database:
     lock_path: str | None = None
     _turn: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _lock_fd: int | None = field(default=None, repr=False)
+    _group: GroupCommit | None = field(default=None, repr=False)
+    # SQLite: one connection per thread kept for small reads (see read_snapshot), by thread id.
+    _readers: dict[int, sa.Connection] = field(default_factory=dict, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -33,10 +40,63 @@ class Database:
         return self.dialect == "sqlite"
 
     def dispose(self) -> None:
+        for conn in list(self._readers.values()):
+            conn.close()
+        self._readers.clear()
         self.engine.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[sa.Connection]:
+        """SQLite: a read transaction on this thread's kept connection, begun and ended on
+        the driver (`BEGIN` … `ROLLBACK`: nothing is written). Saves the pool checkout and
+        SQLAlchemy's transaction bookkeeping (~80 µs of a ~1 ms consumption read). The
+        work should read through the driver's cursor (db.raw.fetch); a Core statement
+        begins SQLAlchemy's own transaction, which is ended here as well. A connection
+        whose driver raised is closed and replaced by the next call."""
+        me = threading.get_ident()
+        conn = self._readers.get(me)
+        if conn is None:
+            alive = {t.ident for t in threading.enumerate()}
+            for ident in [i for i in self._readers if i not in alive]:
+                self._drop_reader(ident)  # its thread has ended: back to the pool
+            conn = self._readers[me] = self.engine.connect()
+        raw: Any = conn.connection.dbapi_connection
+        raw.execute("BEGIN DEFERRED")
+        try:
+            yield conn
+        except (sa.exc.DBAPIError, sqlite3.Error):
+            self._drop_reader(me)
+            raise
+        finally:
+            if self._readers.get(me) is conn:
+                if conn.in_transaction():
+                    conn.rollback()  # a Core statement began SQLAlchemy's transaction: ends ours too
+                elif raw.in_transaction:
+                    raw.execute("ROLLBACK")
+
+    def _drop_reader(self, ident: int) -> None:
+        conn = self._readers.pop(ident, None)
+        if conn is not None:
+            conn.close()  # rolls back; the thread's next read_snapshot connects anew
+
+    def write_grouped(self, work: Callable[[sa.Connection], T]) -> T:
+        """Hot writes (ingestion): work(conn) in a write transaction. SQLite: in the
+        writers' turn, in a group commit with the other writes of this process that wait
+        for the turn meanwhile (db.groupcommit). PostgreSQL: a transaction of its own."""
+        if not self.is_sqlite:
+            with transaction(self) as conn:
+                return work(conn)
+        if self._group is None:
+            self._group = GroupCommit(self._turn_and_transaction)
+        return self._group.run(work)
+
+    @contextmanager
+    def _turn_and_transaction(self) -> Iterator[sa.Connection]:
+        with self.writer_turn(), transaction(self) as conn:
+            yield conn
 
     @contextmanager
     def writer_turn(self) -> Iterator[None]:
@@ -96,7 +156,10 @@ def _sqlite_engine(url: str) -> Engine:
         # Writers take the write lock up front so two writers never deadlock on upgrade.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         # On the driver's connection: a statement through SQLAlchemy costs ~20 µs more.
-        conn.connection.dbapi_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
+        # Already in one: begun by Database.read_snapshot on the driver.
+        raw: Any = conn.connection.dbapi_connection
+        if not raw.in_transaction:
+            raw.execute(_BEGIN[mode])
 
     return engine
 

@@ -44,7 +44,8 @@ async def run_read(request: Request, work: Callable[[sa.Connection], T], *, smal
 
     `small`: the work is a bounded set of indexed reads (one customer's consumption). On
     SQLite it then runs on the event loop itself, without the hop (~0.1 ms of a ~1 ms
-    request): SQLite answers from the process's page cache, and the Python work would
+    request), in Database.read_snapshot (a kept connection, no SQLAlchemy transaction:
+    ~80 µs less): SQLite answers from the process's page cache, and the Python work would
     hold the GIL, and so stop the loop, in a worker thread too. PostgreSQL reads wait on
     the network, and large reads (account-wide totals) may take long: those always hop.
     """
@@ -55,5 +56,6 @@ async def run_read(request: Request, work: Callable[[sa.Connection], T], *, smal
             return work(conn)
 
     if small and db.is_sqlite:
-        return _run()
+        with db.read_snapshot() as conn:
+            return work(conn)
     return await run_in_threadpool(_run)

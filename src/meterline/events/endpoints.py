@@ -88,8 +88,7 @@ async def send_events(request: Request, account: CurrentAccount, batch: Prepared
     def work() -> dict[str, Any]:
         with transaction(db, write=False) as conn:
             service.plan_rollups(conn, account_id=account_id, batch=batch)
-        with db.writer_turn(), transaction(db) as conn:
-            return service.store(conn, account_id=account_id, batch=batch)
+        return db.write_grouped(lambda conn: service.store(conn, account_id=account_id, batch=batch))
 
     return ok(await run_in_threadpool(work))
 
