@@ -32,6 +32,7 @@ class _Product:
     name: str
     meter_id: str
     lines: list[LineInForce]
+    shares: list[rules.LineShare]
     merged: rules.Merged
 
 
@@ -41,10 +42,11 @@ def _group(lines: Sequence[LineInForce], meters: dict[str, dict[str, Any]]) -> l
     for line in lines:
         if line.meter_id in meters:
             by_product.setdefault(line.catalog_product_id, []).append(line)
-    return [
-        _Product(pid, group[0].product_name, str(group[0].meter_id), group, rules.merge([_share(x) for x in group]))
-        for pid, group in by_product.items()
-    ]
+    out = []
+    for pid, group in by_product.items():
+        shares = [_share(x) for x in group]
+        out.append(_Product(pid, group[0].product_name, str(group[0].meter_id), group, shares, rules.merge(shares)))
+    return out
 
 
 def _share(line: LineInForce) -> rules.LineShare:
@@ -120,8 +122,7 @@ def _entries(
     products = _group(lines, meters)
     consumed = _consumed(conn, account_id, customer_id, aliases, products, meters, at_us)
     return [
-        Entry(p.product_id, p.name, p.merged.provisioned, c, [_share(x) for x in p.lines])
-        for p, c in zip(products, consumed, strict=True)
+        Entry(p.product_id, p.name, p.merged.provisioned, c, p.shares) for p, c in zip(products, consumed, strict=True)
     ]
 
 

@@ -13,6 +13,7 @@ from meterline.contracts import repository as repo
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.refs import check_catalog_products
 from meterline.contracts.schemas import ContractCreate, ContractStatus, ContractTerminate, IntegrationType
+from meterline.contracts.windows import Step, window_at
 from meterline.customers import repository as customers_repo
 from meterline.kit.errors import BadRequest, NotFound
 from meterline.kit.ids import new_id
@@ -162,44 +163,85 @@ class LineInForce:
     overage_strategy: str  # IGNORE (default) | BLOCK | UPGRADE_PLAN | TOP_UP
 
 
-def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, Any], prov.LineRef, int | None]]:
+@dataclass(frozen=True, slots=True)
+class _StaticLine:
+    """What a contract line provisions, read once from its document: everything about it
+    that does not depend on the instant asked."""
+
+    path: str
+    catalog_product_id: str
+    end_us: int | None  # the line's own end (scheduling.duration), None: open
+    step: Step  # the usage window's length
+    provisioned: Decimal
+    overage_strategy: str
+
+
+# (contract id, start) -> (the parsed doc it was read from, its lines). The doc is the
+# object shared by db.raw.json_doc per distinct text: a changed contract brings another.
+_STATIC: dict[tuple[str, int], tuple[Any, list[_StaticLine]]] = {}
+
+
+def _static_lines(contract_id: str, start_us: int, doc: dict[str, Any]) -> list[_StaticLine]:
+    hit = _STATIC.get((contract_id, start_us))
+    if hit is not None and hit[0] is doc:
+        return hit[1]
+    lines = [
+        _StaticLine(
+            path=ref.path,
+            catalog_product_id=str(ref.line["catalogProductId"]),
+            end_us=prov.line_end(ref.line, start_us),
+            step=prov.usage_step(ref.line, ref.group),
+            provisioned=prov.provisioned(ref.line, ref.group),
+            overage_strategy=prov.overage_strategy(ref.line, ref.group),
+        )
+        for ref in prov.all_lines(doc)
+        if ref.line.get("catalogProductId")
+    ]
+    if len(_STATIC) >= 4096:
+        _STATIC.clear()
+    _STATIC[(contract_id, start_us)] = (doc, lines)
+    return lines
+
+
+def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, Any], _StaticLine, int | None]]:
     out = []
     for row in rows:
+        start = row["start_us"]
         end = prov.effective_end(row["end_us"], row["terminated_at"])
         status = prov.status_at(row["status"], row["terminated_at"], at_us)
-        if not prov.contract_in_force(status, row["start_us"], end, at_us):
+        if not prov.contract_in_force(status, start, end, at_us):
             continue
-        for ref in prov.all_lines(row["doc"]):
-            if ref.line.get("catalogProductId") and prov.line_in_force(ref.line, row["start_us"], at_us):
-                out.append((row, ref, end))
+        for line in _static_lines(row["id"], start, row["doc"]):
+            if start <= at_us and (line.end_us is None or at_us < line.end_us):  # prov.line_in_force
+                out.append((row, line, end))
     return out
 
 
 def _in_force(conn: sa.Connection, account_id: str, rows: list[dict[str, Any]], at_us: int) -> list[LineInForce]:
     found = _lines_of(rows, at_us)
-    products = catalog_repo.names_and_meters(
-        conn, account_id, [str(ref.line["catalogProductId"]) for _, ref, _ in found]
-    )
+    products = catalog_repo.names_and_meters(conn, account_id, [line.catalog_product_id for _, line, _ in found])
     out = []
-    for row, ref, end in found:
-        product = products.get(str(ref.line["catalogProductId"]))
+    for row, line, end in found:
+        product = products.get(line.catalog_product_id)
         if product is None:  # deleted from the catalog
             continue
-        window = prov.usage_window(ref.line, ref.group, start_us=row["start_us"], end_us=end, at_us=at_us)
+        # prov.usage_window: clipped to the contract's (effective) end and the line's own end.
+        ends = [e for e in (end, line.end_us) if e is not None]
+        window = window_at(row["start_us"], line.step, at_us, end_us=min(ends) if ends else None)
         out.append(
             LineInForce(
                 customer_id=row["customer_id"],
                 contract_id=row["id"],
                 contract_seq=row["seq"],
                 contract_start_us=row["start_us"],
-                line_path=ref.path,
+                line_path=line.path,
                 catalog_product_id=product["id"],
                 product_name=product["name"],
                 meter_id=product["meter_id"],
-                provisioned=prov.provisioned(ref.line, ref.group),
+                provisioned=line.provisioned,
                 window_start_us=window.start_us,
                 window_end_us=window.end_us,
-                overage_strategy=prov.overage_strategy(ref.line, ref.group),
+                overage_strategy=line.overage_strategy,
             )
         )
     return out

@@ -145,6 +145,9 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA cache_size=-65536")
+        # Temporary b-trees (UNION, GROUP BY of the usage reads) in memory: with a temp file
+        # the same reads measured up to 3x slower once the connection had run them a while.
+        cur.execute("PRAGMA temp_store=MEMORY")
         # Checkpoint every ~40 MB of WAL instead of ~4 MB: rollup pages rewritten by every
         # batch are copied back once per checkpoint rather than once per few batches.
         # Durability is unchanged (each commit still fsyncs the WAL: synchronous=FULL).
