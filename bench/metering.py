@@ -13,7 +13,6 @@ import os
 import platform
 import random
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from meterline.auth import service as auth_service
-from meterline.db.engine import Database, create_database, transaction
+from meterline.db.engine import Database, create_database, sqlite_driver, transaction
 from meterline.db.migrate import upgrade
 from meterline.events import service as events_service
 from meterline.kit import jsonenc
@@ -181,7 +180,7 @@ def floor(rows: list[list[tuple[Any, ...]]], rounds: int, workdir: Path) -> floa
         db = create_database(f"sqlite:///{path}")
         upgrade(db)
         db.dispose()
-        conn = sqlite3.connect(path, isolation_level=None)
+        conn = sqlite_driver.connect(path, isolation_level=None)  # the server's SQLite library
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA cache_size=-65536")
@@ -287,7 +286,8 @@ def _machine() -> str:
         pass
     system = f"{platform.system()} {platform.release()}"
     return (
-        f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+        f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}, "
+        f"SQLite {sqlite_driver.sqlite_version}"
     )
 
 

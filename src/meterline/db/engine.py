@@ -1,12 +1,14 @@
 """Engines for the two backends. Storage differences live here and in repositories only."""
 
 import fcntl
+import importlib
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -15,6 +17,20 @@ from sqlalchemy.engine import Engine
 
 from meterline.db.groupcommit import GroupCommit
 from meterline.kit.errors import BadRequest
+
+
+def _sqlite_module() -> ModuleType:
+    """The same DB-API module as the standard library's sqlite3, built with a recent SQLite
+    (pysqlite3-binary: 3.51, where Debian 12's Python has 3.40): the usage reads and the
+    ingestion inserts measured ~17-20 % faster (docs/operations.md). Its wheels are for
+    Linux x86_64; elsewhere the standard module serves, with the same behaviour."""
+    try:
+        return importlib.import_module("pysqlite3.dbapi2")
+    except ImportError:  # pragma: no cover - other platforms
+        return sqlite3
+
+
+sqlite_driver = _sqlite_module()
 
 T = TypeVar("T")
 
@@ -67,7 +83,7 @@ class Database:
         raw.execute("BEGIN DEFERRED")
         try:
             yield conn
-        except (sa.exc.DBAPIError, sqlite3.Error):
+        except (sa.exc.DBAPIError, sqlite_driver.Error):
             self._drop_reader(me)
             raise
         finally:
@@ -126,6 +142,7 @@ _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 def _sqlite_engine(url: str) -> Engine:
     engine = sa.create_engine(
         url,
+        module=sqlite_driver,
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=8,
         max_overflow=8,
