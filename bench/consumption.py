@@ -320,10 +320,10 @@ def main() -> None:
                 "",
             )
         )
-        rows.append((f"p50 / floor p50 at {size:,}", f"{r['p50'] / r['floor_p50']:.2f}x", "≤ 2x"))
+        rows.append((f"p50 / floor p50 at {size:,}", f"{r['p50'] / r['floor_p50']:.3f}x", "≤ 2x"))
     if len(sizes) > 1:
         ratio = res[sizes[-1]]["p50"] / res[sizes[0]]["p50"]
-        rows.append((f"p50 at {sizes[-1]:,} / p50 at {sizes[0]:,}", f"{ratio:.2f}x", "≤ 1.5x"))
+        rows.append((f"p50 at {sizes[-1]:,} / p50 at {sizes[0]:,}", f"{ratio:.3f}x", "≤ 1.5x"))
     table = Table("measure", "result", "target")
     for row in rows:
         table.add_row(*row)

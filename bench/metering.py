@@ -317,7 +317,7 @@ def main() -> None:
         )
     results.append(("floor: bare executemany, same rows, same durability", f"{bare:,.0f} events/s", ""))
     for workers, rate in rates.items():
-        results.append((f"ingestion / floor, serve --workers {workers}", f"{rate / bare:.2f}", "≥ 0.30"))
+        results.append((f"ingestion / floor, serve --workers {workers}", f"{rate / bare:.3f}", "≥ 0.30"))
     latencies: dict[tuple[str, int], float] = {}
     customers = (("cust-0", "ordinary customer (~10,000 events / 90 days)"), ("heavy", "heavy customer (10 % of all)"))
     for size in sizes:
@@ -332,7 +332,7 @@ def main() -> None:
         for alias, _ in customers:
             ratio = latencies[(alias, sizes[-1])] / latencies[(alias, sizes[0])]
             target = "≤ 1.5x" if alias == "cust-0" else "none (grows with its events per hour at the edges)"
-            results.append((f"usage() of {alias} at {sizes[-1]:,} / at {sizes[0]:,}", f"{ratio:.2f}x", target))
+            results.append((f"usage() of {alias} at {sizes[-1]:,} / at {sizes[0]:,}", f"{ratio:.3f}x", target))
     table = Table("measure (median)", "result", "target")
     for row in results:
         table.add_row(*row)
