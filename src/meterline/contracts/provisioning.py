@@ -47,8 +47,12 @@ def line_end(line: dict[str, Any], start_us: int) -> int | None:
 
 
 def line_in_force(line: dict[str, Any], start_us: int, at_us: int) -> bool:
-    end = line_end(line, start_us)
-    return start_us <= at_us and (end is None or at_us < end)
+    return in_force_between(start_us, line_end(line, start_us), at_us)
+
+
+def in_force_between(start_us: int, line_end_us: int | None, at_us: int) -> bool:
+    """A line of a contract started at start_us, with its own end (None: open), holds at_us."""
+    return start_us <= at_us and (line_end_us is None or at_us < line_end_us)
 
 
 def effective_commitment(line: dict[str, Any], group: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -94,8 +98,13 @@ def usage_window(
     line: dict[str, Any], group: dict[str, Any] | None, *, start_us: int, end_us: int | None, at_us: int
 ) -> Window:
     """[A + k*L, A + (k+1)*L) holding at_us, clipped to the contract's (effective) end and the line's end."""
-    ends = [e for e in (end_us, line_end(line, start_us)) if e is not None]
-    return window_at(start_us, usage_step(line, group), at_us, end_us=min(ends) if ends else None)
+    return window_in(start_us, usage_step(line, group), line_end(line, start_us), end_us=end_us, at_us=at_us)
+
+
+def window_in(start_us: int, step: Step, line_end_us: int | None, *, end_us: int | None, at_us: int) -> Window:
+    """usage_window from a line's step and own end already read."""
+    ends = [e for e in (end_us, line_end_us) if e is not None]
+    return window_at(start_us, step, at_us, end_us=min(ends) if ends else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +121,32 @@ def all_lines(doc: dict[str, Any]) -> list[LineRef]:
     for g, group in enumerate(doc.get("productGroups") or []):
         out += [LineRef(line, group, f"productGroups[{g}].products[{i}]") for i, line in enumerate(group["products"])]
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class LineTerms:
+    """What a contract line provisions, read from its document: everything about it that
+    does not depend on the instant asked."""
+
+    path: str
+    catalog_product_id: str
+    end_us: int | None  # the line's own end (scheduling.duration), None: open
+    step: Step  # the usage window's length
+    provisioned: Decimal
+    overage_strategy: str
+
+
+def line_terms(doc: dict[str, Any], start_us: int) -> list[LineTerms]:
+    """The terms of every line of a contract started at start_us that names a catalog product."""
+    return [
+        LineTerms(
+            path=ref.path,
+            catalog_product_id=str(ref.line["catalogProductId"]),
+            end_us=line_end(ref.line, start_us),
+            step=usage_step(ref.line, ref.group),
+            provisioned=provisioned(ref.line, ref.group),
+            overage_strategy=overage_strategy(ref.line, ref.group),
+        )
+        for ref in all_lines(doc)
+        if ref.line.get("catalogProductId")
+    ]

@@ -13,7 +13,6 @@ from meterline.contracts import repository as repo
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.refs import check_catalog_products
 from meterline.contracts.schemas import ContractCreate, ContractStatus, ContractTerminate, IntegrationType
-from meterline.contracts.windows import Step, window_at
 from meterline.customers import repository as customers_repo
 from meterline.kit.errors import BadRequest, NotFound
 from meterline.kit.ids import new_id
@@ -163,47 +162,24 @@ class LineInForce:
     overage_strategy: str  # IGNORE (default) | BLOCK | UPGRADE_PLAN | TOP_UP
 
 
-@dataclass(frozen=True, slots=True)
-class _StaticLine:
-    """What a contract line provisions, read once from its document: everything about it
-    that does not depend on the instant asked."""
-
-    path: str
-    catalog_product_id: str
-    end_us: int | None  # the line's own end (scheduling.duration), None: open
-    step: Step  # the usage window's length
-    provisioned: Decimal
-    overage_strategy: str
-
-
-# (contract id, start) -> (the parsed doc it was read from, its lines). The doc is the
+# (contract id, start) -> (the parsed doc it was read from, its line terms). The doc is the
 # object shared by db.raw.json_doc per distinct text: a changed contract brings another.
-_STATIC: dict[tuple[str, int], tuple[Any, list[_StaticLine]]] = {}
+_TERMS: dict[tuple[str, int], tuple[Any, list[prov.LineTerms]]] = {}
 
 
-def _static_lines(contract_id: str, start_us: int, doc: dict[str, Any]) -> list[_StaticLine]:
-    hit = _STATIC.get((contract_id, start_us))
+def _line_terms(contract_id: str, start_us: int, doc: dict[str, Any]) -> list[prov.LineTerms]:
+    """prov.line_terms, read once per contract document."""
+    hit = _TERMS.get((contract_id, start_us))
     if hit is not None and hit[0] is doc:
         return hit[1]
-    lines = [
-        _StaticLine(
-            path=ref.path,
-            catalog_product_id=str(ref.line["catalogProductId"]),
-            end_us=prov.line_end(ref.line, start_us),
-            step=prov.usage_step(ref.line, ref.group),
-            provisioned=prov.provisioned(ref.line, ref.group),
-            overage_strategy=prov.overage_strategy(ref.line, ref.group),
-        )
-        for ref in prov.all_lines(doc)
-        if ref.line.get("catalogProductId")
-    ]
-    if len(_STATIC) >= 4096:
-        _STATIC.clear()
-    _STATIC[(contract_id, start_us)] = (doc, lines)
-    return lines
+    terms = prov.line_terms(doc, start_us)
+    if len(_TERMS) >= 4096:
+        _TERMS.clear()
+    _TERMS[(contract_id, start_us)] = (doc, terms)
+    return terms
 
 
-def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, Any], _StaticLine, int | None]]:
+def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, Any], prov.LineTerms, int | None]]:
     out = []
     for row in rows:
         start = row["start_us"]
@@ -211,8 +187,8 @@ def _lines_of(rows: list[dict[str, Any]], at_us: int) -> list[tuple[dict[str, An
         status = prov.status_at(row["status"], row["terminated_at"], at_us)
         if not prov.contract_in_force(status, start, end, at_us):
             continue
-        for line in _static_lines(row["id"], start, row["doc"]):
-            if start <= at_us and (line.end_us is None or at_us < line.end_us):  # prov.line_in_force
+        for line in _line_terms(row["id"], start, row["doc"]):
+            if prov.in_force_between(start, line.end_us, at_us):
                 out.append((row, line, end))
     return out
 
@@ -225,9 +201,7 @@ def _in_force(conn: sa.Connection, account_id: str, rows: list[dict[str, Any]], 
         product = products.get(line.catalog_product_id)
         if product is None:  # deleted from the catalog
             continue
-        # prov.usage_window: clipped to the contract's (effective) end and the line's own end.
-        ends = [e for e in (end, line.end_us) if e is not None]
-        window = window_at(row["start_us"], line.step, at_us, end_us=min(ends) if ends else None)
+        window = prov.window_in(row["start_us"], line.step, line.end_us, end_us=end, at_us=at_us)
         out.append(
             LineInForce(
                 customer_id=row["customer_id"],

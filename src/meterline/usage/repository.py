@@ -234,33 +234,17 @@ def _union(select: str, account_id: str, aliases: Sequence[str], parts: Sequence
 def windows_accs(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
 ) -> list[tuple[int, str, Acc]]:
-    """(tag, instance, state) per part and instance over these aliases' buckets in the part's
-    ranges, with the counts and the first and last points only (what First and Last meters
-    need). Reduced here as Acc.merge would (points of unvalued buckets ignored), turning
-    only the winning points' values into Decimals."""
+    """(tag, instance, state) of every bucket of these aliases in each part's ranges, with
+    the counts and the first and last points only (what First and Last meters need)."""
     if not aliases:
         return []
     cols = "instance, n, nv, first_ts, first_ref, first_val, last_ts, last_ref, last_val FROM meter_rollups"
-    best: dict[tuple[int, str], list[Any]] = {}
+    out = []
     for sql, params in _union(cols, account_id, aliases, parts):
         for tag, inst, n, nv, f_ts, f_ref, f_val, l_ts, l_ref, l_val in fetch(conn, sql, params):
-            cur = best.get((tag, inst))
-            if cur is None:
-                best[(tag, inst)] = [n, nv, f_ts, f_ref, f_val, l_ts, l_ref, l_val]
-                continue
-            cur[0] += n
-            if nv == 0:
-                continue
-            cur[1] += nv
-            if f_ts is not None and (cur[2] is None or (f_ts, f_ref) < (cur[2], cur[3])):
-                cur[2], cur[3], cur[4] = f_ts, f_ref, f_val
-            if l_ts is not None and (cur[5] is None or (l_ts, l_ref) > (cur[5], cur[6])):
-                cur[5], cur[6], cur[7] = l_ts, l_ref, l_val
-    out = []
-    for (tag, inst), (n, nv, f_ts, f_ref, f_val, l_ts, l_ref, l_val) in best.items():
-        first = (f_ts, f_ref, Decimal(f_val)) if f_ts is not None else None
-        last = (l_ts, l_ref, Decimal(l_val)) if l_ts is not None else None
-        out.append((tag, inst, Acc(n, nv, first=first, last=last)))
+            first = (f_ts, f_ref, Decimal(f_val)) if f_ts is not None else None
+            last = (l_ts, l_ref, Decimal(l_val)) if l_ts is not None else None
+            out.append((tag, inst, Acc(n, nv, first=first, last=last)))
     return out
 
 
