@@ -1,10 +1,13 @@
 """Migrations and table definitions agree, on both backends."""
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from meterline.db.engine import Database
-from meterline.db.migrate import upgrade
+from meterline.db.engine import Database, create_database
+from meterline.db.migrate import alembic_config, upgrade
 from meterline.db.tables import metadata
 
 
@@ -19,3 +22,42 @@ def test_migrations_match_tables(db: Database) -> None:
 def test_upgrade_is_idempotent(db: Database) -> None:
     upgrade(db)
     upgrade(db)
+
+
+def _sqlite_rollup_tables(db: Database) -> dict[str, tuple[str, list[tuple[object, ...]]]]:
+    with db.engine.connect() as conn:
+        out = {}
+        for table in ("meter_rollups", "meter_distinct"):
+            sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).scalar_one()
+            rows = [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6")]
+            out[table] = (sql, rows)
+        return out
+
+
+def test_0008_clusters_the_rollup_tables_on_sqlite_and_keeps_their_rows(tmp_path: Path) -> None:
+    db = create_database(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        upgrade(db, "0006_invoices")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO meter_rollups (account_id, meter_id, alias, level, bucket, instance, n, nv, total, "
+                "last_ts, last_ref, last_val) VALUES ('a', 'm', 'x', 0, 3600, '', 2, 2, '0.30', 5, 'r', '0.1')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO meter_distinct VALUES "
+                "('a', 'm', 'x', 1, 0, '', 'u1', 3), ('a', 'm', 'x', 1, 0, '', 'u2', 1)"
+            )
+        before = _sqlite_rollup_tables(db)
+        assert all("WITHOUT ROWID" not in sql for sql, _ in before.values())
+        upgrade(db)
+        after = _sqlite_rollup_tables(db)
+        for table, (sql, rows) in after.items():
+            assert sql.rstrip().endswith("WITHOUT ROWID")
+            assert rows == before[table][1]
+        command.downgrade(alembic_config(db), "0006_invoices")
+        back = _sqlite_rollup_tables(db)
+        for table, (sql, rows) in back.items():
+            assert "WITHOUT ROWID" not in sql
+            assert rows == before[table][1]
+    finally:
+        db.dispose()

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -47,8 +48,7 @@ def figures(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LineShare:
+class LineShare(NamedTuple):
     """What one line in force contributes to its product's entry."""
 
     provisioned: Decimal
@@ -59,8 +59,7 @@ class LineShare:
     seq: int = 0  # tie-break between contracts that started at the same instant: the later created
 
 
-@dataclass(frozen=True, slots=True)
-class Merged:
+class Merged(NamedTuple):
     provisioned: Decimal
     window_start_us: int
     window_end_us: int

@@ -7,9 +7,8 @@ in [window start, t), plus measurements dated in that range for Count and Sum me
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -26,8 +25,7 @@ from meterline.usage import service as usage
 MEASURED_OPERATORS = frozenset({"Count", "Sum"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Product:
+class _Product(NamedTuple):
     product_id: str
     name: str
     meter_id: str
@@ -100,8 +98,7 @@ def _consumed(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     product_id: str
     product_name: str
     provisioned: Decimal

@@ -66,6 +66,7 @@ meter_rollups = sa.Table(
     sa.Column("last_ref", sa.Text, nullable=True),
     sa.Column("last_val", sa.Text, nullable=True),
     sa.PrimaryKeyConstraint("account_id", "meter_id", "alias", "level", "bucket", "instance"),
+    sqlite_with_rowid=False,  # clustered on the key (migration 0008)
 )
 
 # Distinct meters: every distinct value per bucket, with how many events carry it.
@@ -81,4 +82,5 @@ meter_distinct = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("n", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("account_id", "meter_id", "alias", "level", "bucket", "instance", "value"),
+    sqlite_with_rowid=False,  # clustered on the key (migration 0008)
 )
