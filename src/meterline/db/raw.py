@@ -43,9 +43,12 @@ def fetch(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
         cursor.close()
 
 
+_MARKS = [", ".join("?" * n) for n in range(65)]
+
+
 def marks(n: int) -> str:
     """`?, ?, ?` for an IN list of n values (n >= 1)."""
-    return ", ".join("?" * n)
+    return _MARKS[n] if n < len(_MARKS) else ", ".join("?" * n)
 
 
 def json_doc(text: str) -> Any:

@@ -218,18 +218,32 @@ def _union(select: str, account_id: str, aliases: Sequence[str], parts: Sequence
     tagged with the request's number: one round trip, and never an OR of ranges (which
     makes SQLite scan every bucket of the alias, i.e. its whole history). Chunked into
     several statements only past SQLite's limits."""
-    one = (
-        f"SELECT ? AS tag, {select} WHERE account_id = ? AND meter_id = ? "
-        f"AND alias IN ({marks(len(aliases))}) AND level = ? AND bucket >= ? AND bucket < ?"
-    )
     terms = [(tag, meter_id, r) for tag, meter_id, ranges in parts for r in ranges]
     per = max(1, min(_MAX_TERMS, _MAX_PARAMS // (6 + len(aliases))))
     out = []
     for i in range(0, len(terms), per):
         chunk = terms[i : i + per]
         params = [v for tag, meter_id, r in chunk for v in (tag, account_id, meter_id, *aliases, *r)]
-        out.append((" UNION ALL ".join([one] * len(chunk)), params))
+        out.append((_union_sql(select, len(aliases), len(chunk)), params))
     return out
+
+
+_UNIONS: dict[tuple[str, int, int], str] = {}
+
+
+def _union_sql(select: str, n_aliases: int, n_terms: int) -> str:
+    """The text of _union's statement (the same few shapes recur: kept)."""
+    key = (select, n_aliases, n_terms)
+    sql = _UNIONS.get(key)
+    if sql is None:
+        one = (
+            f"SELECT ? AS tag, {select} WHERE account_id = ? AND meter_id = ? "
+            f"AND alias IN ({marks(n_aliases)}) AND level = ? AND bucket >= ? AND bucket < ?"
+        )
+        if len(_UNIONS) >= 1024:
+            _UNIONS.clear()
+        sql = _UNIONS[key] = " UNION ALL ".join([one] * n_terms)
+    return sql
 
 
 def windows_accs(
@@ -253,9 +267,10 @@ def _decimals(text: str | None) -> list[Decimal]:
     return [] if text is None else [Decimal(x) for x in text.split(" ")]
 
 
-def _summed_cols(dialect: str) -> str:
-    agg = "GROUP_CONCAT({c}, ' ')" if dialect == "sqlite" else "STRING_AGG({c}, ' ')"
-    return ", ".join(agg.format(c=f"CASE WHEN nv > 0 THEN {c} END") for c in ("total", "vmin", "vmax"))
+_SUMMED_COLS = {
+    dialect: ", ".join(agg.format(c=f"CASE WHEN nv > 0 THEN {c} END") for c in ("total", "vmin", "vmax"))
+    for dialect, agg in (("sqlite", "GROUP_CONCAT({c}, ' ')"), ("postgresql", "STRING_AGG({c}, ' ')"))
+}
 
 
 def _summed_acc(n: Any, nv: Any, totals: str | None, lows: str | None, highs: str | None) -> Acc:
@@ -278,7 +293,7 @@ def windows_summed(
     space-joined and are combined here. First and last points are left out (windows_accs)."""
     if not aliases:
         return []
-    cols = _summed_cols(conn.dialect.name)
+    cols = _SUMMED_COLS[conn.dialect.name]
     out = []
     for sql, params in _union("instance, n, nv, total, vmin, vmax FROM meter_rollups", account_id, aliases, parts):
         grouped = f"SELECT tag, instance, SUM(n), SUM(nv), {cols} FROM ({sql}) AS u GROUP BY tag, instance"
@@ -296,7 +311,7 @@ def windows_summed_flat(
     several rows (one per range), which callers merge."""
     if not aliases:
         return []
-    select = f"SUM(n), SUM(nv), {_summed_cols(conn.dialect.name)} FROM meter_rollups"
+    select = f"SUM(n), SUM(nv), {_SUMMED_COLS[conn.dialect.name]} FROM meter_rollups"
     out = []
     for sql, params in _union(select, account_id, aliases, parts):
         for tag, n, nv, totals, lows, highs in fetch(conn, sql, params):
