@@ -220,7 +220,9 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text())
         BUILDS[size] = f"cached (first built in {info.get('buildSeconds', '?')} s)"
-        return create_database(f"sqlite:///{path}"), info["accountId"], info["meterId"]
+        db = create_database(f"sqlite:///{path}")
+        upgrade(db)  # a dataset cached before the last migration gets it, as `meterline serve` would
+        return db, info["accountId"], info["meterId"]
     for stale in cache.glob(f"usage-{size}-v4.db*"):
         stale.unlink()
     db = create_database(f"sqlite:///{path}")
