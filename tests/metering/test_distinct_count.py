@@ -66,3 +66,28 @@ def test_count_falls_back_past_one_statement(db: Database) -> None:
     with transaction(db, write=False) as conn:
         assert usage_repo.distinct_count(conn, acc, ["a"], "m" * 24, [(1, 0, 86_400_000_000)], extra) is None
         assert usage_repo.distinct_count(conn, acc, ["a"], "m" * 24, [(1, 0, 86_400_000_000)], extra[:3]) == 3
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_edge_values_already_stored_count_once(db: Database, flat: bool) -> None:
+    """The values-only form (meters without instanceKey) unites stored and edge values as
+    the (instance, value) form does."""
+    acc = make_account(db).account_id
+    with transaction(db) as conn:
+        meter = meters_service.create(
+            conn, account_id=acc, data=MeterCreate.model_validate(meter_body("Distinct", field="user"))
+        )
+        events_service.ingest(
+            conn,
+            account_id=acc,
+            events=[event(str(i), ts="2026-01-10T10:00:00Z", alias="a", user=f"u{i % 3}") for i in range(6)],
+        )
+    day = (1, _us("2026-01-10T00:00:00Z"), _us("2026-01-11T00:00:00Z"))
+    stored = ['"u0"', '"u1"', '"u2"']  # canonical JSON texts
+    extra = [("", stored[1]), ("", '"new"'), ("", '"new"')]
+    with transaction(db, write=False) as conn:
+        count = usage_repo.distinct_count(conn, acc, ["a"], meter["id"], [day], extra, flat=flat)
+        alone = usage_repo.distinct_count(conn, acc, ["a"], meter["id"], [day], [], flat=flat)
+        rows = usage_repo.windows_distinct(conn, acc, ["a"], [(0, meter["id"], [day])])
+    assert sorted(v for _, _, v in rows) == stored
+    assert (alone, count) == (3, 4)

@@ -206,7 +206,8 @@ def window_values(
     out: list[Decimal | None] = []
     for k, spec in enumerate(specs):
         if spec.operator == "Distinct":
-            out.append(_distinct(conn, account_id, aliases, items[k][0]["id"], plans[k][1], distinct[k]))
+            flat = spec.instance_key is None
+            out.append(_distinct(conn, account_id, aliases, items[k][0]["id"], plans[k][1], distinct[k], flat))
         else:
             out.append(finalize(spec.operator, per_instance[k], distinct[k]))
     return out
@@ -219,11 +220,12 @@ def _distinct(
     meter_id: str,
     ranges: Sequence[tuple[int, int, int]],
     edge_values: dict[str, set[str]],
+    flat: bool,
 ) -> Decimal:
     """A Distinct meter: stored buckets and edge values counted together in SQL, or (when
     that does not fit one statement) the stored values read and united here."""
     extra = [(inst, v) for inst, values in edge_values.items() for v in values]
-    counted = repo.distinct_count(conn, account_id, aliases, meter_id, ranges, extra)
+    counted = repo.distinct_count(conn, account_id, aliases, meter_id, ranges, extra, flat=flat)
     if counted is not None:
         return Decimal(counted)
     for _tag, inst, value in repo.windows_distinct(conn, account_id, aliases, [(0, meter_id, ranges)]):
