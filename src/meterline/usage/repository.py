@@ -267,8 +267,15 @@ def _decimals(text: str | None) -> list[Decimal]:
     return [] if text is None else [Decimal(x) for x in text.split(" ")]
 
 
+# A zero total adds nothing (stored texts are plain: zero is '0'), and it is what Max and
+# Min meters keep in that column: left out, it is not joined, sent and parsed for nothing.
+_SUMMED_CASES = (
+    "CASE WHEN nv > 0 AND total <> '0' THEN total END",
+    "CASE WHEN nv > 0 THEN vmin END",
+    "CASE WHEN nv > 0 THEN vmax END",
+)
 _SUMMED_COLS = {
-    dialect: ", ".join(agg.format(c=f"CASE WHEN nv > 0 THEN {c} END") for c in ("total", "vmin", "vmax"))
+    dialect: ", ".join(agg.format(c=case) for case in _SUMMED_CASES)
     for dialect, agg in (("sqlite", "GROUP_CONCAT({c}, ' ')"), ("postgresql", "STRING_AGG({c}, ' ')"))
 }
 
