@@ -246,6 +246,15 @@ def _union_sql(select: str, n_aliases: int, n_terms: int) -> str:
     return sql
 
 
+_POINT_COLS = "n, nv, first_ts, first_ref, first_val, last_ts, last_ref, last_val"
+
+
+def _acc_of_point_row(n: int, nv: int, f_ts: Any, f_ref: Any, f_val: Any, l_ts: Any, l_ref: Any, l_val: Any) -> Acc:
+    first = (f_ts, f_ref, Decimal(f_val)) if f_ts is not None else None
+    last = (l_ts, l_ref, Decimal(l_val)) if l_ts is not None else None
+    return Acc(n, nv, first=first, last=last)
+
+
 def windows_accs(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part]
 ) -> list[tuple[int, str, Acc]]:
@@ -253,13 +262,45 @@ def windows_accs(
     the counts and the first and last points only (what First and Last meters need)."""
     if not aliases:
         return []
-    cols = "instance, n, nv, first_ts, first_ref, first_val, last_ts, last_ref, last_val FROM meter_rollups"
     out = []
-    for sql, params in _union(cols, account_id, aliases, parts):
-        for tag, inst, n, nv, f_ts, f_ref, f_val, l_ts, l_ref, l_val in fetch(conn, sql, params):
-            first = (f_ts, f_ref, Decimal(f_val)) if f_ts is not None else None
-            last = (l_ts, l_ref, Decimal(l_val)) if l_ts is not None else None
-            out.append((tag, inst, Acc(n, nv, first=first, last=last)))
+    for sql, params in _union(f"instance, {_POINT_COLS} FROM meter_rollups", account_id, aliases, parts):
+        for tag, inst, *row in fetch(conn, sql, params):
+            out.append((tag, inst, _acc_of_point_row(*row)))
+    return out
+
+
+_POINT_SQL: dict[tuple[str, int], str] = {}
+
+
+def windows_point_flat(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part], *, last: bool
+) -> list[tuple[int, str, Acc]]:
+    """For First (last=False) or Last meters without an instanceKey: per part, bucket range
+    and alias, only the earliest or latest bucket holding a valued event. The buckets of a
+    level partition time, so that bucket holds the range's first or last point (one
+    descent of the key, where windows_accs reads every bucket: 24 -> 8 µs for the bench's
+    Last meter); callers merge the rows (Acc.merge settles ties between aliases). Each
+    state's counts are its bucket's, not the range's: they only say that it has a value."""
+    if not aliases:
+        return []
+    terms = [(tag, meter_id, alias, r) for tag, meter_id, ranges in parts for r in ranges for alias in aliases]
+    out = []
+    for i in range(0, len(terms), _MAX_TERMS):
+        chunk = terms[i : i + _MAX_TERMS]
+        key = ("DESC" if last else "ASC", len(chunk))
+        sql = _POINT_SQL.get(key)
+        if sql is None:
+            one = (
+                f"SELECT * FROM (SELECT ? AS tag, {_POINT_COLS} FROM meter_rollups WHERE account_id = ? "
+                "AND meter_id = ? AND alias = ? AND level = ? AND bucket >= ? AND bucket < ? AND nv > 0 "
+                f"ORDER BY bucket {key[0]} LIMIT 1) AS p"
+            )
+            if len(_POINT_SQL) >= 1024:
+                _POINT_SQL.clear()
+            sql = _POINT_SQL[key] = " UNION ALL ".join([one] * len(chunk))
+        params = [v for tag, meter_id, alias, r in chunk for v in (tag, account_id, meter_id, alias, *r)]
+        for tag, *row in fetch(conn, sql, params):
+            out.append((tag, NO_INSTANCE, _acc_of_point_row(*row)))
     return out
 
 

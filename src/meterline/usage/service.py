@@ -163,10 +163,11 @@ def window_values(
 ) -> list[Decimal | None]:
     """Each (meter row, start_us, end_us) over these aliases; None when it has no value.
 
-    At most four queries whatever the number of items, plus one per Distinct meter: the
+    At most six queries whatever the number of items, plus one per Distinct meter: the
     stored events of the partial edge hours; the buckets inside the windows, summed in SQL
     (per instance for meters with an instanceKey, per bucket range for the others); First
-    and Last meters' bucket points; and per Distinct meter the count of
+    and Last meters' bucket points (with no instanceKey, only the extreme bucket per range
+    and alias, one query per operator); and per Distinct meter the count of
     distinct values, in SQL with the edges' values sent along (only counts come back:
     reading every value costs more than counting them in SQLite).
     """
@@ -187,16 +188,21 @@ def window_values(
         for _alias, level, _bucket, inst, value in delta.distinct:
             if level == 0:
                 distinct[tag].setdefault(inst, set()).add(value)
-    parts: dict[str, list[repo.Part]] = {"sum": [], "flat": [], "points": []}
+    parts: dict[str, list[repo.Part]] = {"sum": [], "flat": [], "points": [], "First": [], "Last": []}
     for k, spec in enumerate(specs):
         if spec.operator == "Distinct":  # counted below, one query each
             continue
-        kind = "points" if spec.operator in _POINT_OPERATORS else "sum" if spec.instance_key else "flat"
+        if spec.operator in _POINT_OPERATORS:
+            kind = "points" if spec.instance_key else spec.operator
+        else:
+            kind = "sum" if spec.instance_key else "flat"
         parts[kind].append((k, items[k][0]["id"], plans[k][1]))
     for tag, inst, acc in [
         *repo.windows_summed(conn, account_id, aliases, parts["sum"]),
         *repo.windows_summed_flat(conn, account_id, aliases, parts["flat"]),
         *repo.windows_accs(conn, account_id, aliases, parts["points"]),
+        *repo.windows_point_flat(conn, account_id, aliases, parts["First"], last=False),
+        *repo.windows_point_flat(conn, account_id, aliases, parts["Last"], last=True),
     ]:
         mine = per_instance[tag]
         if inst in mine:
