@@ -1,10 +1,9 @@
 """Per-event validation (SEMANTICS.md "Events"). Pure: a bad event gets a clear error
 string and never rejects its neighbours."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from meterline.kit.times import from_us, to_us
 
@@ -15,8 +14,10 @@ FUTURE_LIMIT_US = 24 * 3600 * 1_000_000
 MIN_TS_US = to_us(datetime(1970, 1, 1, tzinfo=UTC))
 
 
-@dataclass(frozen=True, slots=True)
-class ValidEvent:
+class ValidEvent(NamedTuple):
+    """An accepted event (a tuple: immutable, and ~3x cheaper to build than a frozen
+    dataclass, which counts at 1000 events a batch)."""
+
     name: str
     ts: int
     alias: str
