@@ -34,7 +34,7 @@ def _fail(message: str) -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply every pending database migration."""
+    """Apply every pending database migration; on SQLite, delete sqlite_stat4 samples (see docs)."""
     db = _db()
     upgrade(db)
     db.dispose()
