@@ -5,7 +5,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from meterline.db.engine import Database, transaction
+from meterline.events import service as events_service
 from meterline.kit import jsonenc
+from meterline.meters import service as meters_service
+from meterline.meters.schemas import MeterCreate
+from tests.conftest import make_account
 
 
 def post_json(api: TestClient, path: str, body: Any) -> Response:
@@ -41,3 +46,13 @@ def send(api: TestClient, events: list[dict[str, Any]]) -> dict[str, Any]:
     resp = post_json(api, "/events", {"events": events})
     assert resp.status_code == 200, resp.text
     return resp.json()  # type: ignore[no-any-return]
+
+
+def stored_meter(db: Database, body: dict[str, Any], events: list[dict[str, Any]]) -> tuple[str, str]:
+    """A new account with this meter and these events ingested (through the services, no
+    HTTP): (account id, meter id)."""
+    account_id = make_account(db).account_id
+    with transaction(db) as conn:
+        meter = meters_service.create(conn, account_id=account_id, data=MeterCreate.model_validate(body))
+        events_service.ingest(conn, account_id=account_id, events=events)
+    return account_id, meter["id"]

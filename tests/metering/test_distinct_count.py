@@ -7,14 +7,11 @@ from decimal import Decimal
 import pytest
 
 from meterline.db.engine import Database, transaction
-from meterline.events import service as events_service
 from meterline.kit.times import parse_instant, to_us
-from meterline.meters import service as meters_service
-from meterline.meters.schemas import MeterCreate
 from meterline.usage import repository as usage_repo
 from meterline.usage.service import usage
 from tests.conftest import make_account
-from tests.metering.factories import event, meter_body
+from tests.metering.factories import event, meter_body, stored_meter
 
 
 def _us(text: str) -> int:
@@ -33,29 +30,22 @@ def _us(text: str) -> int:
     ],
 )
 def test_one_value_on_several_aliases_counts_once(db: Database, start: str, end: str, want: int) -> None:
-    acc = make_account(db).account_id
-    with transaction(db) as conn:
-        meter = meters_service.create(
-            conn, account_id=acc, data=MeterCreate.model_validate(meter_body("Distinct", field="user"))
-        )
-        events_service.ingest(
-            conn,
-            account_id=acc,
-            events=[
-                event("1", ts="2026-01-10T10:00:00Z", alias="a", user="ann"),
-                event("2", ts="2026-01-10T10:00:00Z", alias="b", user="ann"),
-                event("3", ts="2026-01-10T10:00:00Z", alias="b", user=Decimal("7")),
-                event("4", ts="2026-01-10T20:00:00Z", alias="a", user="bob"),
-                event("5", ts="2026-01-10T20:00:00Z", alias="b", user="bob"),
-                event("6", ts="2026-01-11T12:00:00Z", alias="a", user="ann"),
-                event("7", ts="2026-01-11T12:00:00Z", alias="b", user="cid"),
-                event("8", ts="2026-01-10T10:00:00Z", alias="other", user="zed"),
-            ],
-        )
+    acc, meter_id = stored_meter(
+        db,
+        meter_body("Distinct", field="user"),
+        [
+            event("1", ts="2026-01-10T10:00:00Z", alias="a", user="ann"),
+            event("2", ts="2026-01-10T10:00:00Z", alias="b", user="ann"),
+            event("3", ts="2026-01-10T10:00:00Z", alias="b", user=Decimal("7")),
+            event("4", ts="2026-01-10T20:00:00Z", alias="a", user="bob"),
+            event("5", ts="2026-01-10T20:00:00Z", alias="b", user="bob"),
+            event("6", ts="2026-01-11T12:00:00Z", alias="a", user="ann"),
+            event("7", ts="2026-01-11T12:00:00Z", alias="b", user="cid"),
+            event("8", ts="2026-01-10T10:00:00Z", alias="other", user="zed"),
+        ],
+    )
     with transaction(db, write=False) as conn:
-        got = usage(
-            conn, account_id=acc, aliases=["a", "b"], meter_id=meter["id"], start_us=_us(start), end_us=_us(end)
-        )
+        got = usage(conn, account_id=acc, aliases=["a", "b"], meter_id=meter_id, start_us=_us(start), end_us=_us(end))
     assert got == Decimal(want)
 
 
@@ -72,22 +62,17 @@ def test_count_falls_back_past_one_statement(db: Database) -> None:
 def test_edge_values_already_stored_count_once(db: Database, flat: bool) -> None:
     """The values-only form (meters without instanceKey) unites stored and edge values as
     the (instance, value) form does."""
-    acc = make_account(db).account_id
-    with transaction(db) as conn:
-        meter = meters_service.create(
-            conn, account_id=acc, data=MeterCreate.model_validate(meter_body("Distinct", field="user"))
-        )
-        events_service.ingest(
-            conn,
-            account_id=acc,
-            events=[event(str(i), ts="2026-01-10T10:00:00Z", alias="a", user=f"u{i % 3}") for i in range(6)],
-        )
+    acc, meter_id = stored_meter(
+        db,
+        meter_body("Distinct", field="user"),
+        [event(str(i), ts="2026-01-10T10:00:00Z", alias="a", user=f"u{i % 3}") for i in range(6)],
+    )
     day = (1, _us("2026-01-10T00:00:00Z"), _us("2026-01-11T00:00:00Z"))
     stored = ['"u0"', '"u1"', '"u2"']  # canonical JSON texts
     extra = [("", stored[1]), ("", '"new"'), ("", '"new"')]
     with transaction(db, write=False) as conn:
-        count = usage_repo.distinct_count(conn, acc, ["a"], meter["id"], [day], extra, flat=flat)
-        alone = usage_repo.distinct_count(conn, acc, ["a"], meter["id"], [day], [], flat=flat)
-        rows = usage_repo.windows_distinct(conn, acc, ["a"], [(0, meter["id"], [day])])
+        count = usage_repo.distinct_count(conn, acc, ["a"], meter_id, [day], extra, flat=flat)
+        alone = usage_repo.distinct_count(conn, acc, ["a"], meter_id, [day], [], flat=flat)
+        rows = usage_repo.windows_distinct(conn, acc, ["a"], [(0, meter_id, [day])])
     assert sorted(v for _, _, v in rows) == stored
     assert (alone, count) == (3, 4)

@@ -7,13 +7,9 @@ from decimal import Decimal
 import pytest
 
 from meterline.db.engine import Database, transaction
-from meterline.events import service as events_service
 from meterline.kit.times import parse_instant, to_us
-from meterline.meters import service as meters_service
-from meterline.meters.schemas import MeterCreate
 from meterline.usage.service import usage
-from tests.conftest import make_account
-from tests.metering.factories import event, meter_body
+from tests.metering.factories import event, meter_body, stored_meter
 
 EVENTS = [
     event("r1", ts="2026-01-09T23:00:00Z", alias="b", v=Decimal("9")),  # the day before
@@ -40,18 +36,13 @@ EVENTS = [
 def test_extreme_bucket_per_range_and_alias(
     db: Database, operator: str, start: str, end: str, aliases: str, want: str
 ) -> None:
-    acc = make_account(db).account_id
-    with transaction(db) as conn:
-        meter = meters_service.create(
-            conn, account_id=acc, data=MeterCreate.model_validate(meter_body(operator, field="v"))
-        )
-        events_service.ingest(conn, account_id=acc, events=EVENTS)
+    acc, meter_id = stored_meter(db, meter_body(operator, field="v"), EVENTS)
     with transaction(db, write=False) as conn:
         got = usage(
             conn,
             account_id=acc,
             aliases=list(aliases),
-            meter_id=meter["id"],
+            meter_id=meter_id,
             start_us=to_us(parse_instant(start, param="t")),
             end_us=to_us(parse_instant(end, param="t")),
         )
