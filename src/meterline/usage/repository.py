@@ -228,22 +228,28 @@ def _union(select: str, account_id: str, aliases: Sequence[str], parts: Sequence
     return out
 
 
-_UNIONS: dict[tuple[str, int, int], str] = {}
+# Statement texts of the reads below, by shape (the same few shapes recur: built once).
+_STATEMENTS: dict[tuple[Any, ...], str] = {}
+
+
+def _unioned(one: str, n_terms: int) -> str:
+    """n_terms copies of one statement glued with UNION ALL, kept by text and count."""
+    key = (one, n_terms)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        if len(_STATEMENTS) >= 1024:
+            _STATEMENTS.clear()
+        sql = _STATEMENTS[key] = " UNION ALL ".join([one] * n_terms)
+    return sql
 
 
 def _union_sql(select: str, n_aliases: int, n_terms: int) -> str:
-    """The text of _union's statement (the same few shapes recur: kept)."""
-    key = (select, n_aliases, n_terms)
-    sql = _UNIONS.get(key)
-    if sql is None:
-        one = (
-            f"SELECT ? AS tag, {select} WHERE account_id = ? AND meter_id = ? "
-            f"AND alias IN ({marks(n_aliases)}) AND level = ? AND bucket >= ? AND bucket < ?"
-        )
-        if len(_UNIONS) >= 1024:
-            _UNIONS.clear()
-        sql = _UNIONS[key] = " UNION ALL ".join([one] * n_terms)
-    return sql
+    """The text of _union's statement."""
+    one = (
+        f"SELECT ? AS tag, {select} WHERE account_id = ? AND meter_id = ? "
+        f"AND alias IN ({marks(n_aliases)}) AND level = ? AND bucket >= ? AND bucket < ?"
+    )
+    return _unioned(one, n_terms)
 
 
 _POINT_COLS = "n, nv, first_ts, first_ref, first_val, last_ts, last_ref, last_val"
@@ -269,7 +275,15 @@ def windows_accs(
     return out
 
 
-_POINT_SQL: dict[tuple[str, int], str] = {}
+# One term of windows_point_flat per bucket order: the earliest (ASC) or latest (DESC) bucket.
+_POINT_ONES = {
+    order: (
+        f"SELECT * FROM (SELECT ? AS tag, {_POINT_COLS} FROM meter_rollups WHERE account_id = ? "
+        "AND meter_id = ? AND alias = ? AND level = ? AND bucket >= ? AND bucket < ? AND nv > 0 "
+        f"ORDER BY bucket {order} LIMIT 1) AS p"
+    )
+    for order in ("ASC", "DESC")
+}
 
 
 def windows_point_flat(
@@ -287,17 +301,7 @@ def windows_point_flat(
     out = []
     for i in range(0, len(terms), _MAX_TERMS):
         chunk = terms[i : i + _MAX_TERMS]
-        key = ("DESC" if last else "ASC", len(chunk))
-        sql = _POINT_SQL.get(key)
-        if sql is None:
-            one = (
-                f"SELECT * FROM (SELECT ? AS tag, {_POINT_COLS} FROM meter_rollups WHERE account_id = ? "
-                "AND meter_id = ? AND alias = ? AND level = ? AND bucket >= ? AND bucket < ? AND nv > 0 "
-                f"ORDER BY bucket {key[0]} LIMIT 1) AS p"
-            )
-            if len(_POINT_SQL) >= 1024:
-                _POINT_SQL.clear()
-            sql = _POINT_SQL[key] = " UNION ALL ".join([one] * len(chunk))
+        sql = _unioned(_POINT_ONES["DESC" if last else "ASC"], len(chunk))
         params = [v for tag, meter_id, alias, r in chunk for v in (tag, account_id, meter_id, alias, *r)]
         for tag, *row in fetch(conn, sql, params):
             out.append((tag, NO_INSTANCE, _acc_of_point_row(*row)))
