@@ -42,7 +42,7 @@ from rich.table import Table
 from meterline.auth import service as auth_service
 from meterline.config import Settings
 from meterline.db.engine import create_database, transaction
-from meterline.db.migrate import drop_stat4_samples, upgrade
+from meterline.db.migrate import upgrade
 from meterline.events import service as events_service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +178,6 @@ def dataset(size: int, cache: Path) -> tuple[Path, dict[str, Any]]:
     with db.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
-    drop_stat4_samples(db)
     db.dispose()
     info["loadSeconds"] = round(time.perf_counter() - started, 1)
     meta.write_text(json.dumps(info))
@@ -237,7 +236,7 @@ def _pct(samples: list[float], q: float) -> float:
 def measure(path: Path, info: dict[str, Any], requests: int, warmup: int) -> dict[str, Any]:
     port = 19000 + os.getpid() % 1000
     db = create_database(f"sqlite:///{path}")
-    upgrade(db)  # as `meterline serve` does first (datasets cached before it dropped stat4 samples)
+    upgrade(db)  # as `meterline serve` does first: migrations, and the ANALYZE's stat4 samples dropped
     db.dispose()
     proc = _start(path, port)
     try:
