@@ -29,7 +29,6 @@ class _Product(NamedTuple):
     product_id: str
     name: str
     meter_id: str
-    lines: list[LineInForce]
     shares: list[rules.LineShare]
     merged: rules.Merged
 
@@ -43,7 +42,7 @@ def _group(lines: Sequence[LineInForce], meters: dict[str, dict[str, Any]]) -> l
     out = []
     for pid, group in by_product.items():
         shares = [_share(x) for x in group]
-        out.append(_Product(pid, group[0].product_name, str(group[0].meter_id), group, shares, rules.merge(shares)))
+        out.append(_Product(pid, group[0].product_name, str(group[0].meter_id), shares, rules.merge(shares)))
     return out
 
 
