@@ -1,7 +1,6 @@
 """Issuing due invoices: the in-process background job and the CLI's `invoices close`."""
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -11,6 +10,7 @@ from fastapi import FastAPI
 from meterline.auth import repository as auth_repo
 from meterline.db.engine import Database, transaction
 from meterline.invoices import service
+from meterline.jobs.leader import run_as_leader, start_periodic
 from meterline.kit.times import now_us
 
 log = logging.getLogger("meterline.invoices")
@@ -38,34 +38,28 @@ def close_until(
     return issued
 
 
-def _interval() -> float:
+def interval_seconds() -> float:
+    """METERLINE_INVOICE_INTERVAL (seconds, default 60; at least 0.05)."""
     try:
         return max(float(os.environ.get("METERLINE_INVOICE_INTERVAL", DEFAULT_INTERVAL_SECONDS)), 0.05)
     except ValueError:
         return DEFAULT_INTERVAL_SECONDS
 
 
+JOB_NAME = "invoice-close"
+
+
+def _round(db: Database) -> None:
+    close_until(db, until=now_us(), keep_going=True)
+
+
 async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(close_until, db, until=now_us(), keep_going=True)
-        except Exception:  # keep the job alive; the next round retries (issuing is idempotent)
-            log.exception("invoice job round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    """Issue due invoices every `interval` seconds until `stop`, in one process at a time
+    across every server and worker on the database (meterline.jobs.leader)."""
+    await run_as_leader(db, name=JOB_NAME, interval=interval, work=lambda: _round(db), stop=stop)
 
 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """routers.BACKGROUND entry: issue due invoices every METERLINE_INVOICE_INTERVAL seconds."""
     db: Database = app.state.db
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(run_forever(db, _interval(), stop), name="meterline-invoices")
-
-    async def stopper() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            task.cancel()
-
-    return stopper
+    return start_periodic(db, name=JOB_NAME, interval=interval_seconds(), work=lambda: _round(db))

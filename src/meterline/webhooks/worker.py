@@ -281,9 +281,12 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
 
 
 def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
-    """`meterline worker`: deliver, and scan thresholds (webhooks.thresholds), until SIGINT/SIGTERM."""
+    """`meterline worker`: deliver, scan thresholds (webhooks.thresholds) and issue due
+    invoices (invoices.job), until SIGINT/SIGTERM. The two periodic jobs run here only
+    while this process holds their lease (meterline.jobs.leader)."""
     import signal
 
+    from meterline.invoices import job as invoice_job
     from meterline.webhooks import thresholds
 
     async def main() -> None:
@@ -294,6 +297,7 @@ def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
         await asyncio.gather(
             run_forever(db, config or WorkerConfig.from_env(), stop),
             thresholds.run_forever(db, thresholds.ScanConfig.from_env(), stop),
+            invoice_job.run_forever(db, invoice_job.interval_seconds(), stop),
         )
 
     asyncio.run(main())
