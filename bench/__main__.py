@@ -1,16 +1,17 @@
 """`make bench` (python -m bench): every benchmark; each appends its table to BENCHMARKS.md.
 
-`python -m bench metering` or `python -m bench consumption` runs one of them.
-Sizes and request counts: see the BENCH_* variables in bench/metering.py and bench/consumption.py.
+`python -m bench metering`, `python -m bench consumption` or `python -m bench postgres` runs one.
+Sizes and request counts: see the BENCH_* variables in bench/metering.py, bench/consumption.py
+and bench/pg.py.
 """
 
 import sys
+from importlib import import_module
 
-which = sys.argv[1:2] or ["metering", "consumption"]
-for name in ("metering", "consumption"):
-    if name in which:
-        if name == "metering":
-            from bench.metering import main as run
-        else:
-            from bench.consumption import main as run
-        run()
+MODULES = {"metering": "bench.metering", "consumption": "bench.consumption", "postgres": "bench.pg"}
+
+which = sys.argv[1:] or list(MODULES)
+for name in which:
+    if name not in MODULES:
+        sys.exit(f"unknown benchmark {name!r}; choose from {', '.join(MODULES)}")
+    import_module(MODULES[name]).main()

@@ -17,9 +17,15 @@ and a credit grant; requests ask ?at=2026-03-17T05:17:23.5Z (window Mar 1 .. at,
 Events are loaded through meterline.events.service.ingest in 1000-event calls, 50 calls per
 transaction (not over HTTP).
 
+At the first size the run also measures the seed's read with no ?at= (the window ends now)
+of a second customer, `hot`, after BENCH_HOT_EVENTS (30,000) of its events were sent over
+HTTP with timestamps in the current hour: the read must not re-read them on every request.
+
+The same dataset and measurement serve PostgreSQL (bench/pg.py: a schema instead of a file).
+
 Environment: BENCH_SIZES (default "10000,1000000,10000000"), BENCH_DATA (dataset cache,
 default bench/.data; datasets are reused), BENCH_REQUESTS (measured requests per endpoint
-and size, default 3000), BENCH_WARMUP (default 300).
+and size, default 3000), BENCH_WARMUP (default 300), BENCH_HOT_EVENTS (30000).
 """
 
 import http.client
@@ -53,7 +59,7 @@ AT = "2026-03-17T05:17:23.500000Z"
 PER_CUSTOMER = 10_000
 HEAVY = 0.10
 SECRET = "bench-secret-" + "x" * 32
-VERSION = "v1"
+VERSION = "v2"
 VALUES = [Decimal("0.1"), Decimal("0.25"), Decimal("1"), Decimal("2.5"), Decimal("10")]
 # (event name, operator, overage strategy, committed units)
 PRODUCTS = [
@@ -70,9 +76,9 @@ def _iso(us: int) -> str:
     return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _settings(path: Path) -> Settings:
+def _settings(url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{path}",
+        database_url=url,
         jwt_secret=SECRET,
         rate_limit_per_second=1e9,
         rate_limit_burst=1_000_000_000,
@@ -84,16 +90,17 @@ def _settings(path: Path) -> Settings:
 # -- dataset -------------------------------------------------------------------------
 
 
-def _setup(path: Path) -> dict[str, Any]:
+def _setup(url: str) -> dict[str, Any]:
     """Account, customer, meters, catalog products, contract, measurements, credits: over
-    the app in-process (the same validation as HTTP)."""
+    the app in-process (the same validation as HTTP). A second customer, `hot` (alias
+    `hot`), has the same contract: the heavy-current-hour read (hot_hour) sends it events."""
     from meterline.app import create_app
 
-    db = create_database(f"sqlite:///{path}")
+    db = create_database(url)
     upgrade(db)
     with transaction(db) as conn:
         created = auth_service.create_account(conn, name="bench")
-    app = create_app(_settings(path), db=db)
+    app = create_app(_settings(url), db=db)
     with TestClient(app) as c:
         token = c.post("/login", json={"refreshToken": created.api_key}).json()["accessToken"]
         c.headers["Authorization"] = f"Bearer {token}"
@@ -104,6 +111,7 @@ def _setup(path: Path) -> dict[str, Any]:
             return resp.json()  # type: ignore[no-any-return]
 
         cid = post("/customers", {"name": "Target", "aliases": ["cust-0", "cust-0-eu"]})["customer"]["id"]
+        hot = post("/customers", {"name": "Hot", "aliases": ["hot"]})["customer"]["id"]
         lines, meters = [], []
         for name, op, strategy, units in PRODUCTS:
             agg: dict[str, Any] = {"operator": op}
@@ -121,7 +129,8 @@ def _setup(path: Path) -> dict[str, Any]:
                     "commitment": {"units": units, "price": 10, "overageStrategy": strategy},
                 }
             )
-        post("/contracts", {"name": "Bench", "customerId": cid, "startDate": _iso(T0), "products": lines})
+        for customer in (cid, hot):
+            post("/contracts", {"name": "Bench", "customerId": customer, "startDate": _iso(T0), "products": lines})
         for meter_id, day, value in ((meters[0], 3, 1234.5), (meters[1], 9, 17)):
             post(
                 "/measurements",
@@ -134,7 +143,7 @@ def _setup(path: Path) -> dict[str, Any]:
             )
         post("/credits/grant", {"customerId": cid, "creditAmount": 100})
     db.dispose()
-    return {"accountId": created.account_id, "apiKey": created.api_key, "customerId": cid}
+    return {"accountId": created.account_id, "apiKey": created.api_key, "customerId": cid, "hotCustomerId": hot}
 
 
 def _events(lo: int, n: int, size: int, customers: int, rnd: random.Random) -> list[dict[str, Any]]:
@@ -153,15 +162,28 @@ def _events(lo: int, n: int, size: int, customers: int, rnd: random.Random) -> l
     return out
 
 
-def dataset(size: int, cache: Path) -> tuple[Path, dict[str, Any]]:
-    path = cache / f"consumption-{size}-{VERSION}.db"
-    meta = cache / f"consumption-{size}-{VERSION}.json"
-    if path.exists() and meta.exists():
-        return path, json.loads(meta.read_text())
-    for stale in cache.glob(f"consumption-{size}-{VERSION}.db*"):
-        stale.unlink()
-    info = _setup(path)
-    db = create_database(f"sqlite:///{path}")
+def dataset(size: int, cache: Path, backend: str = "sqlite") -> tuple[str, dict[str, Any]]:
+    """The dataset of `size` events: a SQLite file in `cache`, or a PostgreSQL schema
+    (bench.pg) with its description in `cache`; built once, then reused. Answers (url, info)."""
+    from bench import pg
+
+    name = f"consumption-{size}-{VERSION}"
+    meta = cache / (f"pg-{name}.json" if backend == "postgres" else f"{name}.json")
+    if backend == "postgres":
+        schema = f"bench_consumption_{size}_{VERSION}"
+        url = pg.schema_url(schema)
+        if meta.exists() and pg.schema_exists(schema):
+            return url, json.loads(meta.read_text())
+        pg.recreate_schema(schema)
+    else:
+        path = cache / f"{name}.db"
+        url = f"sqlite:///{path}"
+        if path.exists() and meta.exists():
+            return url, json.loads(meta.read_text())
+        for stale in cache.glob(f"{name}.db*"):
+            stale.unlink()
+    info = _setup(url)
+    db = create_database(url)
     rnd = random.Random(size)
     customers = max(1, size // PER_CUSTOMER)
     chunk = 50_000
@@ -170,7 +192,8 @@ def dataset(size: int, cache: Path) -> tuple[Path, dict[str, Any]]:
         n = min(chunk, size - lo)
         evs = _events(lo, n, size, customers, rnd)
         with transaction(db) as conn:
-            conn.exec_driver_sql("PRAGMA cache_size=-500000")
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA cache_size=-500000")
             for i in range(0, n, 1000):
                 events_service.ingest(conn, account_id=info["accountId"], events=evs[i : i + 1000])
         if lo and lo % 1_000_000 == 0:
@@ -181,13 +204,13 @@ def dataset(size: int, cache: Path) -> tuple[Path, dict[str, Any]]:
     db.dispose()
     info["loadSeconds"] = round(time.perf_counter() - started, 1)
     meta.write_text(json.dumps(info))
-    return path, info
+    return url, info
 
 
 # -- server --------------------------------------------------------------------------
 
 
-def serve(path: str, port: int) -> None:
+def serve(url: str, port: int) -> None:
     """The bench server: the app of `meterline serve` plus the floor endpoint."""
     import uvicorn
     from fastapi import Request
@@ -197,7 +220,7 @@ def serve(path: str, port: int) -> None:
     from meterline.kit.auth import CurrentAccount
     from meterline.kit.routing import JSONResp, ok
 
-    app = create_app(_settings(Path(path)))
+    app = create_app(_settings(url))
 
     @app.get("/bench/floor")
     async def floor(account: CurrentAccount) -> JSONResp:
@@ -214,8 +237,8 @@ def serve(path: str, port: int) -> None:
     )
 
 
-def _start(path: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.consumption", "serve", str(path), str(port)], cwd=ROOT)
+def _start(url: str, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.consumption", "serve", url, str(port)], cwd=ROOT)
     for _ in range(300):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -228,23 +251,55 @@ def _start(path: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
+def _send_hot(c: http.client.HTTPConnection, headers: dict[str, str], n: int) -> None:
+    """n events of customer `hot` (5 names in turn) with timestamps spread over the current
+    hour up to a second ago, sent over HTTP in 1000-event batches."""
+    now = time.time_ns() // 1000 - 1_000_000
+    hour = now - now % 3_600_000_000
+    rnd = random.Random(n)
+    for lo in range(0, n, 1000):
+        evs = [
+            {
+                "name": PRODUCTS[i % 5][0],
+                "timestamp": _iso(hour + (now - hour) * i // n),
+                "customerAlias": "hot",
+                "ref": f"hot-{now}-{i}",
+                "data": {"value": VALUES[i % 5], "user": f"u{rnd.randrange(2000)}"},
+            }
+            for i in range(lo, min(n, lo + 1000))
+        ]
+        c.request(
+            "POST", "/events", json.dumps({"events": evs}, default=str), {**headers, "content-type": "application/json"}
+        )
+        resp = c.getresponse()
+        answer = resp.read()
+        assert resp.status == 200 and answer.endswith(b'"invalidEvents":[]}'), answer[-300:]
+
+
 def _pct(samples: list[float], q: float) -> float:
     s = sorted(samples)
     return s[min(len(s) - 1, int(q * len(s)))] * 1000
 
 
-def measure(path: Path, info: dict[str, Any], requests: int, warmup: int) -> dict[str, Any]:
+def measure(url: str, info: dict[str, Any], requests: int, warmup: int, *, hot_events: int = 0) -> dict[str, Any]:
+    """p50/p99 of the consumption read of the target customer (?at= fixed), of the
+    authenticated constant floor and of the floor plus an empty read, interleaved. With
+    hot_events: also the seed's read with no ?at= (window ending now) of customer `hot`
+    after `hot_events` events were sent for it within the current hour."""
     port = 19000 + os.getpid() % 1000
-    db = create_database(f"sqlite:///{path}")
+    db = create_database(url)
     upgrade(db)  # as `meterline serve` does first: migrations, and the ANALYZE's stat4 samples dropped
     db.dispose()
-    proc = _start(path, port)
+    proc = _start(url, port)
     try:
         c = http.client.HTTPConnection("127.0.0.1", port)
         c.request("POST", "/login", json.dumps({"refreshToken": info["apiKey"]}), {"content-type": "application/json"})
         token = json.loads(c.getresponse().read())["accessToken"]
         headers = {"Authorization": f"Bearer {token}"}
-        url = f"/customers/products-consumptions/{info['customerId']}?at={AT}"
+        target = f"/customers/products-consumptions/{info['customerId']}?at={AT}"
+        hot = f"/customers/products-consumptions/{info['hotCustomerId']}"
+        if hot_events:
+            _send_hot(c, headers, hot_events)
 
         def get(target: str) -> tuple[float, bytes]:
             t = time.perf_counter()
@@ -258,17 +313,32 @@ def measure(path: Path, info: dict[str, Any], requests: int, warmup: int) -> dic
         for _ in range(warmup):
             get("/bench/floor")
             get("/bench/floor-read")
-            get(url)
-        floor_t, read_t, cons_t = [], [], []
-        body = b""
+            get(target)
+            if hot_events:
+                get(hot)
+        floor_t, read_t, cons_t, hot_t = [], [], [], []
+        body = hot_body = b""
         for _ in range(requests):
             floor_t.append(get("/bench/floor")[0])
             read_t.append(get("/bench/floor-read")[0])
-            elapsed, body = get(url)
+            elapsed, body = get(target)
             cons_t.append(elapsed)
+            if hot_events:
+                elapsed, hot_body = get(hot)
+                hot_t.append(elapsed)
         c.close()
         entries = json.loads(body)["productsConsumptions"]
+        extra: dict[str, Any] = {}
+        if hot_events:
+            extra = {
+                "hot_p50": _pct(hot_t, 0.50),
+                "hot_p99": _pct(hot_t, 0.99),
+                "hot_consumed": {
+                    e["productName"]: e["consumedAmount"] for e in json.loads(hot_body)["productsConsumptions"]
+                },
+            }
         return {
+            **extra,
             "p50": _pct(cons_t, 0.50),
             "p99": _pct(cons_t, 0.99),
             "floor_p50": _pct(floor_t, 0.50),
@@ -292,11 +362,12 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     res: dict[int, dict[str, Any]] = {}
-    for size in sizes:
+    hot_events = int(os.environ.get("BENCH_HOT_EVENTS", "30000"))
+    for k, size in enumerate(sizes):
         console.print(f"dataset {size:,} events ...")
-        path, info = dataset(size, cache)
+        url, info = dataset(size, cache)
         console.print(f"measuring at {size:,} events ...")
-        res[size] = measure(path, info, requests, warmup)
+        res[size] = measure(url, info, requests, warmup, hot_events=hot_events if k == 0 else 0)
         console.print(f"  {res[size]}")
     rows: list[tuple[str, str, str]] = []
     for size in sizes:
@@ -324,6 +395,15 @@ def main() -> None:
             )
         )
         rows.append((f"p50 / floor p50 at {size:,}", f"{r['p50'] / r['floor_p50']:.3f}x", "≤ 2x"))
+        if "hot_p50" in r:
+            rows.append(
+                (
+                    f"seed's read (window ending now), customer with {hot_events:,} events in the current hour",
+                    f"p50 {r['hot_p50']:.3f} ms, p99 {r['hot_p99']:.3f} ms (= {r['hot_consumed']})",
+                    "",
+                )
+            )
+            rows.append(("hot-hour read p50 / floor p50", f"{r['hot_p50'] / r['floor_p50']:.3f}x", "≤ 2x"))
     if len(sizes) > 1:
         ratio = res[sizes[-1]]["p50"] / res[sizes[0]]["p50"]
         rows.append((f"p50 at {sizes[-1]:,} / p50 at {sizes[0]:,}", f"{ratio:.3f}x", "≤ 1.5x"))

@@ -33,6 +33,7 @@ from meterline.db.engine import Database, create_database, sqlite_driver, transa
 from meterline.db.migrate import upgrade
 from meterline.events import service as events_service
 from meterline.kit import jsonenc
+from meterline.kit.times import parse_instant, to_us
 from meterline.meters import service as meters_service
 from meterline.meters.schemas import MeterCreate
 from meterline.usage.service import usage
@@ -76,7 +77,8 @@ def _serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[byt
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(300):
+    deadline = time.monotonic() + 120  # a loaded 2-core machine starts 2 workers slowly
+    while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/meters", timeout=1)
             return proc
@@ -86,14 +88,53 @@ def _serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[byt
     raise RuntimeError("server did not start")
 
 
+def _backfill_events(n: int, prefix: str, rnd: random.Random) -> list[dict[str, Any]]:
+    """The backfill shape: n events with timestamps spread at random over 30 days and
+    1000 aliases taken evenly (every batch touches ~1000 aliases and many hours)."""
+    return [
+        {
+            "name": "api_call",
+            "timestamp": _iso(T0 + 10 * DAY + rnd.randrange(30 * DAY)),
+            "customerAlias": f"cust-{i % 1000}",
+            "ref": f"{prefix}-{i}",
+            "data": {"value": VALUES[i % 5], "region": "eu" if i % 3 else "us", "path": "/v1/items"},
+        }
+        for i in range(n)
+    ]
+
+
+SHAPES = ("live", "backfill")
+# The PostgreSQL section's meters: Sum, Count and Distinct on the event name.
+THREE_METERS = (
+    METER,
+    {"name": "Calls", "eventName": "api_call", "aggregationMethod": {"operator": "Count"}},
+    {"name": "Regions", "eventName": "api_call", "aggregationMethod": {"operator": "Distinct", "field": "region"}},
+)
+
+
+def _floor_row(account_id: str, i: int, e: dict[str, Any]) -> tuple[Any, ...]:
+    ts = to_us(parse_instant(e["timestamp"], param="timestamp"))
+    return (f"{i:024x}", account_id, e["ref"], e["name"], e["customerAlias"], ts, jsonenc.dumps(e["data"]).decode(), 0)
+
+
 def http_ingest(
-    rounds: int, batches: int, workdir: Path, workers: int = 1
-) -> tuple[float, list[list[tuple[Any, ...]]]]:
+    rounds: int,
+    batches: int,
+    workdir: Path,
+    workers: int = 1,
+    *,
+    database_url: str | None = None,
+    shape: str = "live",
+    meters: tuple[dict[str, Any], ...] = (METER,),
+) -> tuple[float, list[list[tuple[Any, ...]]], list[bytes]]:
     """Median events/s over HTTP (1000-event batches, CONNECTIONS client connections) to
-    `meterline serve --workers N` on a fresh SQLite file, and the rows sent."""
+    `meterline serve --workers N` on a fresh database (a SQLite file in workdir unless
+    database_url is given), with these meters, in the traffic shape `live` (each batch's
+    timestamps within one second, aliases skewed) or `backfill` (_backfill_events); also
+    answers the rows sent (for the SQLite floor) and the request bodies (for PostgreSQL's)."""
     env = {
         **os.environ,
-        "METERLINE_DATABASE_URL": f"sqlite:///{workdir / f'http-{workers}.db'}",
+        "METERLINE_DATABASE_URL": database_url or f"sqlite:///{workdir / f'http-{shape}-{workers}.db'}",
         "METERLINE_JWT_SECRET": "bench-secret-" + "x" * 32,
         "METERLINE_RATE_LIMIT_PER_SECOND": "1000000",
         "METERLINE_RATE_LIMIT_BURST": "1000000",
@@ -109,32 +150,24 @@ def http_ingest(
     try:
         token = httpx.post(f"{url}/login", json={"refreshToken": key["apiKey"]}).json()["accessToken"]
         headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
-        httpx.post(f"{url}/meters", headers=headers, json=METER).raise_for_status()
+        for meter in meters:
+            httpx.post(f"{url}/meters", headers=headers, json=meter).raise_for_status()
         rnd = random.Random(1)
         rates = []
         floor_rows: list[list[tuple[Any, ...]]] = []
+        all_bodies: list[bytes] = []
         clock = T0 + 40 * DAY
         for r in range(rounds):
             bodies = []
             for b in range(batches):
-                evs = _events(clock, 1000, 1000, 1_000_000, f"h{r}-{b}", rnd)
+                if shape == "live":
+                    evs = _events(clock, 1000, 1000, 1_000_000, f"h{r}-{b}", rnd)
+                else:
+                    evs = _backfill_events(1000, f"h{r}-{b}", rnd)
                 clock += 1_000_000
                 bodies.append(jsonenc.dumps({"events": evs}))
-                floor_rows.append(
-                    [
-                        (
-                            f"{i:024x}",
-                            key["accountId"],
-                            e["ref"],
-                            e["name"],
-                            e["customerAlias"],
-                            0,
-                            jsonenc.dumps(e["data"]).decode(),
-                            0,
-                        )
-                        for i, e in enumerate(evs)
-                    ]
-                )
+                floor_rows.append([_floor_row(key["accountId"], i, e) for i, e in enumerate(evs)])
+            all_bodies += bodies
             queue = list(range(batches))
             lock = threading.Lock()
 
@@ -164,7 +197,7 @@ def http_ingest(
             for t in threads:
                 t.join()
             rates.append(batches * 1000 / (time.perf_counter() - start))
-        return statistics.median(rates), floor_rows
+        return statistics.median(rates), floor_rows, all_bodies
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -301,25 +334,31 @@ def main() -> None:
     began = time.perf_counter()
     results: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        rates: dict[int, float] = {}
-        rows: list[list[tuple[Any, ...]]] = []
-        for workers in WORKERS:
-            console.print(f"HTTP ingestion, {workers} server process(es) ...")
-            rates[workers], rows = http_ingest(rounds, BATCHES, Path(tmp), workers)
-        console.print("floor ...")
-        bare = floor(rows, rounds, Path(tmp))
-    for workers, rate in rates.items():
-        label = f"serve --workers {workers}"
-        results.append(
-            (
-                f"ingestion over HTTP, 1000-event batches, SQLite durable, {label}",
-                f"{rate:,.0f} events/s",
-                "≥ 50,000 events/s",
+        for shape in SHAPES:
+            rates: dict[int, float] = {}
+            rows: list[list[tuple[Any, ...]]] = []
+            for workers in WORKERS:
+                console.print(f"HTTP ingestion, {shape} shape, {workers} server process(es) ...")
+                rates[workers], rows, _ = http_ingest(rounds, BATCHES, Path(tmp), workers, shape=shape)
+            console.print(f"floor, {shape} shape ...")
+            bare = floor(rows, rounds, Path(tmp))
+            for workers, rate in rates.items():
+                label = f"serve --workers {workers}"
+                results.append(
+                    (
+                        f"ingestion over HTTP, {shape} shape, 1000-event batches, SQLite durable, {label}",
+                        f"{rate:,.0f} events/s",
+                        "≥ 50,000 events/s" if shape == "live" else "",
+                    )
+                )
+            results.append(
+                (f"floor, {shape} shape: bare executemany, same rows, same durability", f"{bare:,.0f} events/s", "")
             )
-        )
-    results.append(("floor: bare executemany, same rows, same durability", f"{bare:,.0f} events/s", ""))
-    for workers, rate in rates.items():
-        results.append((f"ingestion / floor, serve --workers {workers}", f"{rate / bare:.3f}", "≥ 0.30"))
+            for workers, rate in rates.items():
+                target = "≥ 0.30" if shape == "live" else "≥ 0.25"
+                results.append(
+                    (f"ingestion / floor, {shape} shape, serve --workers {workers}", f"{rate / bare:.3f}", target)
+                )
     latencies: dict[tuple[str, int], float] = {}
     customers = (("cust-0", "ordinary customer (~10,000 events / 90 days)"), ("heavy", "heavy customer (10 % of all)"))
     for size in sizes:
