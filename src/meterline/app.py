@@ -60,5 +60,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     handlers.install(app)
     for router in ROUTERS():
         app.include_router(router)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, body_timeout=settings.body_timeout_seconds)
     return app
