@@ -3,7 +3,6 @@ a 500 leaves the connection usable, a body that never finishes is answered 408 a
 client that goes away mid-body is logged in one line without a traceback."""
 
 import json
-import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -17,39 +16,13 @@ from meterline.app import create_app
 from meterline.config import Settings
 from meterline.db.engine import Database
 from tests.conftest import Account
-from tests.support import LiveServer, raw_request, read_http_response, start_live_server
-
-
-class _Collect(logging.Handler):
-    """Every record of the app's and the server's loggers, formatted (tracebacks included)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
+from tests.support import LiveServer, LogLines, collect_logs, raw_request, read_http_response, start_live_server
 
 
 @pytest.fixture
-def logs() -> Iterator[_Collect]:
-    handler = _Collect()
-    loggers = [logging.getLogger(), logging.getLogger("uvicorn"), logging.getLogger("uvicorn.error")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.INFO)
-    try:
-        yield handler
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
+def logs() -> Iterator[LogLines]:
+    with collect_logs() as lines:
+        yield lines
 
 
 @pytest.fixture
@@ -113,7 +86,7 @@ def test_a_body_that_never_finishes_is_408_and_the_connection_freed(
 
 @pytest.mark.parametrize("path", ["/customers", "/events"])
 def test_a_client_gone_mid_body_is_one_log_line_without_traceback(
-    quick_server: LiveServer, account: Account, logs: _Collect, path: str
+    quick_server: LiveServer, account: Account, logs: LogLines, path: str
 ) -> None:
     token = _token(quick_server, account)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Length": "5000"}

@@ -38,7 +38,7 @@ async def _principal(request: Request, _doc: object = Depends(_bearer)) -> Princ
     principal = state.verify_token(token.strip())
     if not state.key_is_active(principal.key_id, principal.account_id):
         raise Unauthorized("The API key behind this token is revoked or not this account's.")
-    enforce(state.limiter, principal.account_id)
+    await enforce(state.limiter, principal.account_id)
     return principal
 
 

@@ -38,9 +38,7 @@ class BodyTooLarge(HTTPException):
 
 class BodyTimeout(HTTPException):
     def __init__(self, seconds: float) -> None:
-        super().__init__(
-            408, f"The request body did not arrive within {seconds:g} s.", headers={"Connection": "close"}
-        )
+        super().__init__(408, f"The request body did not arrive within {seconds:g} s.", headers={"Connection": "close"})
 
 
 def body_limit(path: str) -> int:
@@ -93,7 +91,9 @@ class RequestContext:
                 body_done = not message.get("more_body", False)
             elif message["type"] == "http.disconnect":
                 body_done = gone = True
-                log.info("client_disconnected_mid_body", request_id=rid, path=scope.get("path", ""), received_bytes=seen)
+                log.info(
+                    "client_disconnected_mid_body", request_id=rid, path=scope.get("path", ""), received_bytes=seen
+                )
             return message
 
         header = (b"x-request-id", rid.encode())
