@@ -22,6 +22,7 @@ class Settings:
     background_jobs: bool = True
     log_level: str = "INFO"
     body_timeout_seconds: float = 30.0
+    webhook_allowed_networks: str = ""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -36,4 +37,5 @@ class Settings:
             background_jobs=(_env("METERLINE_BACKGROUND_JOBS", "1") or "1") not in ("0", "false", "no"),
             log_level=_env("METERLINE_LOG_LEVEL", "INFO") or "INFO",
             body_timeout_seconds=float(_env("METERLINE_BODY_TIMEOUT_SECONDS", "30") or 30),
+            webhook_allowed_networks=_env("METERLINE_WEBHOOK_ALLOWED_NETWORKS", "") or "",
         )
