@@ -244,3 +244,19 @@ def test_concurrent_requests_to_two_server_processes_grant_once(
         for proc in procs:
             proc.terminate()
             proc.wait(30)
+
+
+def test_migration_0012_downgrades_and_upgrades(db: Database) -> None:
+    from alembic import command
+
+    from meterline.db.migrate import alembic_config, upgrade
+
+    def tables() -> set[str]:
+        with db.engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names())
+
+    assert "idempotency_keys" in tables()
+    command.downgrade(alembic_config(db), "0012_idempotency_keys-1")  # the revision before it
+    assert "idempotency_keys" not in tables()
+    upgrade(db)
+    assert "idempotency_keys" in tables()
