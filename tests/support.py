@@ -1,10 +1,13 @@
 """Test helpers that are not fixtures: a real uvicorn server in a thread, free ports."""
 
+import logging
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +68,67 @@ def start_cli_server(env: dict[str, str], port: int, *args: str) -> subprocess.P
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def read_http_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response read off a raw socket (Content-Length framed): status, headers
+    (lower-case names), body. Raises ConnectionError if the server closed or reset it first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a full response head: {data!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed mid-body")
+        body += chunk
+    return int(status_line.split()[1]), headers, body[:length]
+
+
+def raw_request(method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    """The bytes of an HTTP/1.1 keep-alive request (Content-Length as given, else len(body))."""
+    fields = {"Host": "127.0.0.1", "Connection": "keep-alive", "Content-Length": str(len(body)), **(headers or {})}
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    return head.encode() + body
+
+
+class LogLines(logging.Handler):
+    """Every record of the app's and the server's loggers, formatted (tracebacks included)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def count(self, event: str) -> int:
+        return sum(event in line for line in self.lines)
+
+
+@contextmanager
+def collect_logs() -> Iterator[LogLines]:
+    """LogLines on the root logger and uvicorn's (which do not propagate), at INFO."""
+    handler = LogLines()
+    loggers = [logging.getLogger(), logging.getLogger("uvicorn"), logging.getLogger("uvicorn.error")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)

@@ -21,7 +21,12 @@ from meterline.routers import ROUTERS, background_tasks
 
 def _limiter(settings: Settings) -> Limiter:
     if settings.redis_url:
-        return RedisBucket(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
+        return RedisBucket(
+            settings.redis_url,
+            settings.rate_limit_per_second,
+            settings.rate_limit_burst,
+            timeout=settings.redis_timeout_seconds,
+        )
     return LocalBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
 
 
@@ -60,5 +65,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     handlers.install(app)
     for router in ROUTERS():
         app.include_router(router)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, body_timeout=settings.body_timeout_seconds)
     return app

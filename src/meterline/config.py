@@ -14,12 +14,15 @@ class Settings:
     database_url: str = "sqlite:///./meterline.db"
     jwt_secret: str | None = None
     redis_url: str | None = None
+    redis_timeout_seconds: float = 0.1
     rate_limit_per_second: float = 500.0
     rate_limit_burst: int = 100
     token_ttl_seconds: int = 3600
     key_status_ttl_seconds: float = 2.0
     background_jobs: bool = True
     log_level: str = "INFO"
+    body_timeout_seconds: float = 30.0
+    webhook_allowed_networks: str = ""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -27,9 +30,12 @@ class Settings:
             database_url=_env("METERLINE_DATABASE_URL", cls.database_url) or cls.database_url,
             jwt_secret=_env("METERLINE_JWT_SECRET"),
             redis_url=_env("METERLINE_REDIS_URL"),
+            redis_timeout_seconds=float(_env("METERLINE_REDIS_TIMEOUT_SECONDS", "0.1") or 0.1),
             rate_limit_per_second=float(_env("METERLINE_RATE_LIMIT_PER_SECOND", "500") or 500),
             rate_limit_burst=int(_env("METERLINE_RATE_LIMIT_BURST", "100") or 100),
             key_status_ttl_seconds=float(_env("METERLINE_KEY_STATUS_TTL_SECONDS", "2") or 2),
             background_jobs=(_env("METERLINE_BACKGROUND_JOBS", "1") or "1") not in ("0", "false", "no"),
             log_level=_env("METERLINE_LOG_LEVEL", "INFO") or "INFO",
+            body_timeout_seconds=float(_env("METERLINE_BODY_TIMEOUT_SECONDS", "30") or 30),
+            webhook_allowed_networks=_env("METERLINE_WEBHOOK_ALLOWED_NETWORKS", "") or "",
         )

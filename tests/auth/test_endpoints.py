@@ -6,11 +6,13 @@ import time
 
 import jwt
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from meterline.auth import service as auth_service
 from meterline.db.engine import Database, transaction
-from tests.conftest import Account, login
+from meterline.db.tables.core import accounts
+from tests.conftest import Account, login, make_account
 
 SECRET = "test-secret-" + "x" * 32
 AUTH_ERROR = {"type": "authentication_error", "code": "authentication_failed"}
@@ -101,3 +103,27 @@ def test_keys_are_stored_hashed(db: Database, account: Account) -> None:
         rows = conn.exec_driver_sql("SELECT prefix, key_hash FROM api_keys").all()
     assert rows and all(account.api_key not in (p, h) for p, h in rows)
     assert all(not account.api_key.startswith(h) for _, h in rows)
+
+
+def _bearer(account_id: str, key_id: str) -> dict[str, str]:
+    claims = _token(sub=account_id, accountId=account_id, keyId=key_id)
+    return {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
+
+
+def test_a_token_whose_key_belongs_to_another_account_is_401(client: TestClient, db: Database) -> None:
+    """Signed with the real secret (defence in depth): account A's id with B's key is refused."""
+    a, b = make_account(db, "a"), make_account(db, "b")
+    assert client.get("/customers", headers=_bearer(a.account_id, a.key_id)).status_code == 200
+    _assert_401(client.get("/customers", headers=_bearer(a.account_id, b.key_id)))
+    _assert_401(client.get("/customers", headers=_bearer(b.account_id, a.key_id)))
+    # the cached key status is per (key, account): B's own token still passes
+    assert client.get("/customers", headers=_bearer(b.account_id, b.key_id)).status_code == 200
+
+
+def test_a_token_of_an_account_that_does_not_exist_is_401(client: TestClient, db: Database) -> None:
+    ghost = make_account(db, "ghost")
+    with transaction(db) as conn:
+        conn.execute(sa.delete(accounts).where(accounts.c.id == ghost.account_id))
+    _assert_401(client.get("/customers", headers=_bearer(ghost.account_id, ghost.key_id)))
+    _assert_401(client.get("/customers", headers=_bearer("0" * 24, ghost.key_id)))
+    _assert_401(client.get("/customers", headers=_bearer("0" * 24, "1" * 24)))  # no such key either

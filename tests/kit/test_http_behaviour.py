@@ -1,10 +1,10 @@
 """Rate limit, request ids, 500s and body limits over the real app (SQLite and PostgreSQL)."""
 
+import asyncio
 import time
 from dataclasses import replace
 
 import pytest
-import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -46,17 +46,20 @@ def test_local_bucket_refills_at_rate() -> None:
 
 
 def test_redis_bucket_is_shared_between_limiters() -> None:
-    url = "redis://127.0.0.1:6379/15"
-    redis.Redis.from_url(url).flushdb()
-    a, b = RedisBucket(url, rate=1, burst=4), RedisBucket(url, rate=1, burst=4)
-    key = f"acct-{time.time_ns()}"
-    assert [a.take(key), b.take(key), a.take(key), b.take(key)] == [0.0] * 4
-    assert a.take(key) > 0 and b.take(key) > 0
-    assert a.take(key + "-other") == 0.0
+    url, prefix = "redis://127.0.0.1:6379/15", f"test:{time.time_ns()}:"
+    a, b = RedisBucket(url, rate=1, burst=4, prefix=prefix), RedisBucket(url, rate=1, burst=4, prefix=prefix)
+
+    async def takes() -> None:
+        key = "acct"
+        assert [await a.acquire(key), await b.acquire(key), await a.acquire(key), await b.acquire(key)] == [0.0] * 4
+        assert await a.acquire(key) > 0 and await b.acquire(key) > 0
+        assert await a.acquire(key + "-other") == 0.0
+        assert a.shared and b.shared
+
+    asyncio.run(takes())
 
 
 def test_redis_mode_limits_across_two_apps(settings: Settings, db: Database, account: Account) -> None:
-    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
     apps = [_limited_app(settings, db, redis_url="redis://127.0.0.1:6379/15") for _ in range(2)]
     with TestClient(apps[0]) as c1, TestClient(apps[1]) as c2:
         token = login(c1, account.api_key)

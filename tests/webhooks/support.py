@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from meterline.db.engine import Database
 from meterline.webhooks.retry import RetryPolicy
-from meterline.webhooks.worker import WorkerConfig, run_forever, run_once
+from meterline.webhooks.worker import WorkerConfig, new_client, run_forever, run_once
 
 HANG = -1  # a scripted answer: hold the request open until the receiver is closed
 
@@ -113,6 +112,7 @@ FAST = WorkerConfig(
     timeout_seconds=5.0,
     lease_seconds=30.0,
     retry=RetryPolicy(base_seconds=10.0, cap_seconds=3600.0, give_up_seconds=86_400.0),
+    allowed_networks="127.0.0.0/8",  # the receivers listen on 127.0.0.1
 )
 
 
@@ -120,7 +120,7 @@ def drive(db: Database, *, now: int | None = None, config: WorkerConfig = FAST, 
     """One worker pass at an explicit `now` (µs); returns the number of deliveries attempted."""
 
     async def go() -> int:
-        async with httpx.AsyncClient() as client:
+        async with new_client(config.allowed_networks) as client:
             return await run_once(db, client, config, now=now, rand=lambda: rand)
 
     return asyncio.run(go())

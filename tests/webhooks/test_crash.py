@@ -30,6 +30,7 @@ def serve(database_url: str, port: int, log: Path) -> Iterator[subprocess.Popen[
         "METERLINE_JWT_SECRET": "crash-test-secret-" + "x" * 32,
         "METERLINE_BACKGROUND_JOBS": "1",
         "METERLINE_WEBHOOK_POLL_SECONDS": "0.05",
+        "METERLINE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",  # the receiver listens on 127.0.0.1
         "METERLINE_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "METERLINE_WEBHOOK_RETRY_CAP_SECONDS": "0.5",
         "METERLINE_WEBHOOK_TIMEOUT_SECONDS": "3",

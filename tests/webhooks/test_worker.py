@@ -51,6 +51,7 @@ def test_meterline_worker_command_delivers_and_stops_on_sigterm(
         **os.environ,
         "METERLINE_DATABASE_URL": database_url,
         "METERLINE_WEBHOOK_POLL_SECONDS": "0.05",
+        "METERLINE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",  # the receiver listens on 127.0.0.1
     }
     with receiver() as rx:
         _subscribe(api, rx.url, "InvoiceApproved")

@@ -35,6 +35,20 @@ def get_key(conn: sa.Connection, key_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
+def get_key_status(conn: sa.Connection, key_id: str) -> dict[str, Any] | None:
+    """{account_id, revoked_at, account_exists} of a key, None when there is no such key."""
+    row = conn.execute(
+        sa.select(
+            api_keys.c.account_id,
+            api_keys.c.revoked_at,
+            accounts.c.id.is_not(None).label("account_exists"),
+        )
+        .select_from(api_keys.outerjoin(accounts, accounts.c.id == api_keys.c.account_id))
+        .where(api_keys.c.id == key_id)
+    ).first()
+    return dict(row._mapping) if row else None
+
+
 def list_keys(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(api_keys.c.id, api_keys.c.prefix, api_keys.c.created_at, api_keys.c.revoked_at)

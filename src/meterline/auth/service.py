@@ -82,28 +82,32 @@ def ensure_jwt_secret(db: Database, configured: str | None) -> str:
 
 
 class KeyStatusCache:
-    """Whether a key is still active, re-read from the database every `ttl` seconds.
+    """Whether a token's key is still good for its account, re-read every `ttl` seconds.
 
-    This bounds how long a revoked key's tokens keep working (default 2 s) without a
-    database read on every request.
+    Caches key id -> (owning account id, active): a key is active while it exists, is not
+    revoked and its account exists. A token passes only if its key is active AND belongs
+    to the token's account (defence in depth: forging a mismatched token needs the signing
+    secret). This bounds how long a revoked key's tokens keep working (default 2 s)
+    without a database read on every request.
     """
 
     def __init__(self, db: Database, ttl: float) -> None:
         self._db = db
         self._ttl = ttl
-        self._seen: dict[str, tuple[bool, float]] = {}
+        self._seen: dict[str, tuple[str | None, bool, float]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, key_id: str) -> bool:
+    def __call__(self, key_id: str, account_id: str) -> bool:
         now = time.monotonic()
         hit = self._seen.get(key_id)
-        if hit is not None and now - hit[1] < self._ttl:
-            return hit[0]
-        with self._db.engine.connect() as conn:
-            row = repo.get_key(conn, key_id)
-        active = row is not None and row["revoked_at"] is None
-        with self._lock:
-            if len(self._seen) > 100_000:
-                self._seen.clear()
-            self._seen[key_id] = (active, now)
-        return active
+        if hit is None or now - hit[2] >= self._ttl:
+            with self._db.engine.connect() as conn:
+                row = repo.get_key_status(conn, key_id)
+            owner = row["account_id"] if row is not None else None
+            active = row is not None and row["revoked_at"] is None and row["account_exists"]
+            hit = (owner, active, now)
+            with self._lock:
+                if len(self._seen) > 100_000:
+                    self._seen.clear()
+                self._seen[key_id] = hit
+        return hit[1] and hit[0] == account_id

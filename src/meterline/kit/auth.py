@@ -20,7 +20,7 @@ class Principal:
 @dataclass
 class AuthState:
     verify_token: Callable[[str], Principal]  # raises Unauthorized
-    key_is_active: Callable[[str], bool]
+    key_is_active: Callable[[str, str], bool]  # (key id, account id)
     limiter: Limiter
 
 
@@ -36,9 +36,9 @@ async def _principal(request: Request, _doc: object = Depends(_bearer)) -> Princ
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing or malformed Authorization header; expected 'Bearer <token>'.")
     principal = state.verify_token(token.strip())
-    if not state.key_is_active(principal.key_id):
-        raise Unauthorized("The API key behind this token has been revoked.")
-    enforce(state.limiter, principal.account_id)
+    if not state.key_is_active(principal.key_id, principal.account_id):
+        raise Unauthorized("The API key behind this token is revoked or not this account's.")
+    await enforce(state.limiter, principal.account_id)
     return principal
 
 

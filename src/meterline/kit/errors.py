@@ -70,6 +70,12 @@ class TooLarge(ApiError):
     code = "request_too_large"
 
 
+class RequestTimeout(ApiError):
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+
+
 class RateLimited(ApiError):
     status = 429
     type = "rate_limit_error"

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from meterline.kit.errors import ApiError, BadRequest, InternalError, NotFound, TooLarge
+from meterline.kit.errors import ApiError, BadRequest, InternalError, NotFound, RequestTimeout, TooLarge
 from meterline.kit.routing import JSONResp
 
 log = structlog.get_logger("meterline.errors")
@@ -77,6 +77,8 @@ def install(app: FastAPI) -> None:
             err = NotFound(f"No route for {request.method} {request.url.path}.")
         elif exc.status_code == 413:
             err = TooLarge(str(exc.detail))
+        elif exc.status_code == 408:
+            err = RequestTimeout(str(exc.detail))
         elif exc.status_code == 405:
             err = BadRequest(f"Method {request.method} is not allowed here.", code="bad_request")
             err.status = 405

@@ -68,3 +68,9 @@ def dumps(obj: Any) -> bytes:
         if "64-bit" not in str(exc):
             raise
         return orjson.dumps(_widen(obj), default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def canonical(obj: Any) -> bytes:
+    """dumps with object keys sorted: equal documents give equal bytes (request hashes)."""
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+    return orjson.dumps(_widen(obj), default=_default, option=option)

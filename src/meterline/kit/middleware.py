@@ -1,14 +1,31 @@
-"""One pure-ASGI middleware: a request id on every answer, and request body size limits.
+"""One pure-ASGI middleware: a request id on every answer, request body size limits, and
+the last word on unexpected exceptions.
 
 Bodies are capped before any parsing (256 KiB for event ingestion, as Vayu documents,
 1 MiB elsewhere): the Content-Length is checked first, then the bytes actually read.
+
+A body must arrive in full within `body_timeout` seconds of the request's start
+(METERLINE_BODY_TIMEOUT_SECONDS): else 408 `request_timeout` with `Connection: close`, and
+the connection is freed. A client that goes away mid-body is logged in one line.
+
+An exception no handler took becomes the seed's 500 here, and is not re-raised: Starlette's
+ServerErrorMiddleware would send the same answer and then re-raise, and the server then
+drops the keep-alive connection without `Connection: close` (the client's next request on
+it is reset). Answered here, the connection stays usable.
 """
 
+import asyncio
 import os
 from typing import Any
 
+import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from meterline.kit import jsonenc
+from meterline.kit.errors import InternalError
+
+log = structlog.get_logger("meterline.errors")
 
 EVENTS_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -19,6 +36,11 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The request body exceeds {limit // 1024} KiB.")
 
 
+class BodyTimeout(HTTPException):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"The request body did not arrive within {seconds:g} s.", headers={"Connection": "close"})
+
+
 def body_limit(path: str) -> int:
     if path.startswith(("/events", "/v2/events")):
         return EVENTS_MAX_BYTES
@@ -26,8 +48,9 @@ def body_limit(path: str) -> int:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float = 60.0) -> None:
         self.app = app
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,26 +68,61 @@ class RequestContext:
                 if too_big:
                     scope["meterline.body_too_large"] = limit
         seen = 0
+        body_done = False
+        gone = False
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, body_done, gone
             if "meterline.body_too_large" in scope:
                 raise BodyTooLarge(limit)
-            message = await receive()
+            if body_done:  # after the body only http.disconnect comes, whenever it comes
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                log.info("request_body_timeout", request_id=rid, path=scope.get("path", ""), received_bytes=seen)
+                raise BodyTimeout(self.body_timeout) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise BodyTooLarge(limit)
+                body_done = not message.get("more_body", False)
+            elif message["type"] == "http.disconnect":
+                body_done = gone = True
+                log.info(
+                    "client_disconnected_mid_body", request_id=rid, path=scope.get("path", ""), received_bytes=seen
+                )
             return message
 
         header = (b"x-request-id", rid.encode())
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers: list[Any] = list(message.get("headers", []))
                 if not any(h[0].lower() == b"x-request-id" for h in headers):
                     headers.append(header)
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, limited_receive, send_with_id)
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except Exception as exc:
+            if gone:  # nobody to answer, and already logged in one line
+                return
+            if started:  # the answer is half sent: only dropping the connection can say so
+                raise
+            log.error("unhandled_error", request_id=rid, path=scope.get("path", ""), exc_info=exc)
+            await send_internal_error(send_with_id, rid)
+
+
+async def send_internal_error(send: Send, rid: str) -> None:
+    """The seed's 500 (`api_error` / `internal_error`), naming the request id only."""
+    body = jsonenc.dumps(InternalError(f"Internal server error (request id {rid}).").body())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -4,10 +4,10 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.routing import APIRoute
 
-from meterline.kit import jsonenc
+from meterline.kit import idempotency, jsonenc
 from meterline.kit.ids import ID_PATTERN
 
 
@@ -24,13 +24,38 @@ class DecimalJSONRequest(Request):
 
 
 class DecimalRoute(APIRoute):
+    """JSON bodies with exact decimals; the POSTs of kit.idempotency take an Idempotency-Key."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.idempotent = path in idempotency.IDEMPOTENT_POSTS and "POST" in (kwargs.get("methods") or ())
+        if self.idempotent:
+            deps = list(kwargs.get("dependencies") or ())
+            if not any(d.dependency is idempotency.claim for d in deps):
+                deps.append(Depends(idempotency.claim))
+            kwargs["dependencies"] = deps
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if not self.idempotent:
 
-        async def route_handler(request: Request) -> Response:
-            return await handler(DecimalJSONRequest(request.scope, request.receive))
+            async def route_handler(request: Request) -> Response:
+                return await handler(DecimalJSONRequest(request.scope, request.receive))
 
-        return route_handler
+            return route_handler
+
+        async def idempotent_handler(request: Request) -> Response:
+            # The session dependency commits after this returns: the answer is stored in
+            # the same transaction as the write.
+            decimal_request = DecimalJSONRequest(request.scope, request.receive)
+            try:
+                response = await handler(decimal_request)
+            except idempotency.Replayed as replay:
+                return replay.response()
+            await idempotency.finish(decimal_request, response)
+            return response
+
+        return idempotent_handler
 
 
 class JSONResp(Response):

@@ -29,8 +29,9 @@ PEM_TYPE = "application/x-pem-file"
 @router.post(
     "/webhook", operation_id="webhookSubscribe", response_model=WebhookResponse, summary="Subscribe to webhooks"
 )
-def subscribe(body: WebhookSubscribe, conn: Conn, account: CurrentAccount) -> JSONResp:
-    return ok({"webhook": service.subscribe(conn, account_id=account.account_id, data=body)})
+def subscribe(body: WebhookSubscribe, conn: Conn, account: CurrentAccount, request: Request) -> JSONResp:
+    allowed = request.app.state.settings.webhook_allowed_networks
+    return ok({"webhook": service.subscribe(conn, account_id=account.account_id, data=body, allowed_networks=allowed)})
 
 
 @router.get("/webhooks", operation_id="listWebhooks", response_model=ListWebhooksResponse, summary="List webhooks")

@@ -9,17 +9,18 @@ leaves nothing to send.
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from meterline.db.engine import Database, transaction
 from meterline.kit import jsonenc
-from meterline.kit.errors import Conflict, NotFound
+from meterline.kit.errors import BadRequest, Conflict, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
 from meterline.kit.times import iso_us, now_us
-from meterline.webhooks import keys
+from meterline.webhooks import egress, keys
 from meterline.webhooks import repository as repo
 from meterline.webhooks.schemas import NotificationEventType, WebhookSubscribe
 
@@ -89,9 +90,18 @@ def public_key(db: Database, *, account_id: str) -> str:
 # ---- subscriptions -----------------------------------------------------------------------
 
 
-def subscribe(conn: sa.Connection, *, account_id: str, data: WebhookSubscribe) -> dict[str, Any]:
+def subscribe(
+    conn: sa.Connection, *, account_id: str, data: WebhookSubscribe, allowed_networks: str = ""
+) -> dict[str, Any]:
     """Create a subscription (and queue its PingTest), or, when the same callbackUrl is
-    already subscribed to this event type, update its threshold and answer it."""
+    already subscribed to this event type, update its threshold and answer it.
+
+    A callbackUrl whose host is (or resolves to) an internal address not in
+    `allowed_networks` (webhooks.egress) is 400 validation_failed, param callbackUrl."""
+    host = urlsplit(data.callbackUrl).hostname or ""
+    why = egress.check_host(host, egress.parse_networks(allowed_networks))
+    if why is not None:
+        raise BadRequest(f"callbackUrl: {why}", param="callbackUrl")
     ensure_key(conn, account_id=account_id)
     now = now_us()
     existing = repo.find_live(conn, account_id, data.eventType.value, data.callbackUrl)

@@ -20,7 +20,7 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -29,7 +29,7 @@ from fastapi import FastAPI
 
 from meterline.db.engine import Database, transaction
 from meterline.kit.times import now_us
-from meterline.webhooks import keys, service
+from meterline.webhooks import egress, keys, service
 from meterline.webhooks import repository as repo
 from meterline.webhooks.retry import US, RetryPolicy, next_attempt_at
 
@@ -49,12 +49,14 @@ class WorkerConfig:
     timeout_seconds: float = 10.0  # total, per delivery attempt
     lease_seconds: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    allowed_networks: str = ""  # internal networks callbacks may reach (webhooks.egress)
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= self.timeout_seconds:
             raise ValueError("the webhook lease must be longer than the delivery timeout")
         if self.concurrency < 1 or self.per_subscription < 1:
             raise ValueError("webhook concurrency and per_subscription must be at least 1")
+        egress.parse_networks(self.allowed_networks)  # ValueError if malformed
 
     @classmethod
     def from_env(cls) -> "WorkerConfig":
@@ -70,6 +72,7 @@ class WorkerConfig:
                 cap_seconds=_env_float("METERLINE_WEBHOOK_RETRY_CAP_SECONDS", 3600.0),
                 give_up_seconds=_env_float("METERLINE_WEBHOOK_GIVE_UP_SECONDS", 86_400.0),
             ),
+            allowed_networks=os.environ.get(egress.SETTING, ""),
         )
 
 
@@ -153,7 +156,8 @@ async def send(client: httpx.AsyncClient, item: Claimed, *, timeout: float) -> O
     except TimeoutError:
         return Outcome(status=None, error=f"no answer within {timeout:g} s")
     except httpx.HTTPError as exc:
-        return Outcome(status=None, error=type(exc).__name__)
+        refused = str(exc).startswith("egress refused")  # webhooks.egress: the reason, no URL
+        return Outcome(status=None, error=str(exc) if refused else type(exc).__name__)
     except Exception as exc:  # a broken key or URL: recorded and retried, never fatal to the loop
         return Outcome(status=None, error=type(exc).__name__)
     return Outcome(status=resp.status_code, error=None if resp.is_success else f"HTTP {resp.status_code}")
@@ -217,11 +221,17 @@ async def run_once(
     return len(items)
 
 
-def new_client() -> httpx.AsyncClient:
+def new_client(allowed_networks: str = "") -> httpx.AsyncClient:
     # No redirects (a 3xx is not a delivery), no proxies from the environment. httpx's own
     # INFO line names the URL (which may carry credentials): keep it out of the logs.
+    # Connections only to addresses the egress guard passes (webhooks.egress).
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return httpx.AsyncClient(follow_redirects=False, trust_env=False, headers={"User-Agent": "Meterline-Webhooks/1"})
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": "Meterline-Webhooks/1"},
+        transport=egress.guarded_transport(egress.parse_networks(allowed_networks)),
+    )
 
 
 async def run_forever(db: Database, config: WorkerConfig, stop: asyncio.Event) -> None:
@@ -229,7 +239,7 @@ async def run_forever(db: Database, config: WorkerConfig, stop: asyncio.Event) -
     refilled as soon as one finishes (no batch waits for its slowest receiver)."""
     inflight: dict[asyncio.Task[str], str] = {}  # task -> subscription id
     stopping = asyncio.ensure_future(stop.wait())
-    async with new_client() as client:
+    async with new_client(config.allowed_networks) as client:
         while not stop.is_set():
             free = config.concurrency - len(inflight)
             token, items = "", list[Claimed]()
@@ -266,7 +276,9 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process worker (routers.BACKGROUND). app.state.webhook_worker_config may
     override the configuration read from METERLINE_WEBHOOK_* variables."""
     db: Database = app.state.db
-    config = getattr(app.state, "webhook_worker_config", None) or WorkerConfig.from_env()
+    config = getattr(app.state, "webhook_worker_config", None) or replace(
+        WorkerConfig.from_env(), allowed_networks=app.state.settings.webhook_allowed_networks
+    )
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-webhooks")
 
