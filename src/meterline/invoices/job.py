@@ -2,20 +2,18 @@
 
 import asyncio
 import contextlib
-import logging
-import os
 from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import FastAPI
 
 from meterline.auth import repository as auth_repo
 from meterline.db.engine import Database, transaction
 from meterline.invoices import service
+from meterline.kit import metrics
 from meterline.kit.times import now_us
 
-log = logging.getLogger("meterline.invoices")
-
-DEFAULT_INTERVAL_SECONDS = 60.0
+log = structlog.get_logger("meterline.invoices")
 
 
 def close_until(
@@ -34,23 +32,17 @@ def close_until(
         except Exception:
             if not keep_going:
                 raise
-            log.exception("issuing invoices failed for account %s", account)
+            log.exception("invoice_issue_error", account_id=account)
     return issued
-
-
-def _interval() -> float:
-    try:
-        return max(float(os.environ.get("METERLINE_INVOICE_INTERVAL", DEFAULT_INTERVAL_SECONDS)), 0.05)
-    except ValueError:
-        return DEFAULT_INTERVAL_SECONDS
 
 
 async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(close_until, db, until=now_us(), keep_going=True)
+            with metrics.job_round("invoices"):
+                await asyncio.to_thread(close_until, db, until=now_us(), keep_going=True)
         except Exception:  # keep the job alive; the next round retries (issuing is idempotent)
-            log.exception("invoice job round failed")
+            log.exception("invoice_job_error")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
@@ -59,7 +51,8 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """routers.BACKGROUND entry: issue due invoices every METERLINE_INVOICE_INTERVAL seconds."""
     db: Database = app.state.db
     stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(run_forever(db, _interval(), stop), name="meterline-invoices")
+    interval = app.state.settings.invoice_interval
+    task = asyncio.get_running_loop().create_task(run_forever(db, interval, stop), name="meterline-invoices")
 
     async def stopper() -> None:
         stop.set()

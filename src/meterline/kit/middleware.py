@@ -1,14 +1,28 @@
-"""One pure-ASGI middleware: a request id on every answer, and request body size limits.
+"""One pure-ASGI middleware: a request id on every answer, request body size limits, and
+each request's access-log line and metrics.
 
 Bodies are capped before any parsing (256 KiB for event ingestion, as Vayu documents,
 1 MiB elsewhere): the Content-Length is checked first, then the bytes actually read.
+
+The request id is the client's `X-Request-Id` when it is 1-64 characters of
+[A-Za-z0-9._-], else a fresh one; it is answered in `X-Request-Id` and bound (structlog
+contextvars) to every line logged while the request is served.
 """
 
 import os
+import random
+import re
+import time
 from typing import Any
 
+import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from meterline.kit import metrics
+
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+access_log = structlog.get_logger("meterline.access")
 
 EVENTS_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -25,16 +39,23 @@ def body_limit(path: str) -> int:
     return DEFAULT_MAX_BYTES
 
 
+def route_of(scope: Scope) -> str:
+    """The matched route's template (`/customers/{customerId}`), never the raw path."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or metrics.UNMATCHED
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool = True, access_log_sample: float = 1.0) -> None:
         self.app = app
+        self.log_sample = access_log_sample if access_log else 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = os.urandom(12).hex()
-        scope["meterline.request_id"] = rid
+        start = time.perf_counter()
+        rid = None
         limit = body_limit(scope.get("path", ""))
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -44,6 +65,13 @@ class RequestContext:
                     too_big = False
                 if too_big:
                     scope["meterline.body_too_large"] = limit
+            elif name == b"x-request-id" and _SAFE_ID.fullmatch(value):
+                rid = value.decode()
+        rid = rid or os.urandom(12).hex()
+        scope["meterline.request_id"] = rid
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        status = 500
         seen = 0
 
         async def limited_receive() -> Message:
@@ -60,11 +88,29 @@ class RequestContext:
         header = (b"x-request-id", rid.encode())
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers: list[Any] = list(message.get("headers", []))
                 if not any(h[0].lower() == b"x-request-id" for h in headers):
                     headers.append(header)
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, limited_receive, send_with_id)
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - start
+            route = route_of(scope)
+            metrics.request_done(scope["method"], route, status, seconds)
+            if self.log_sample >= 1.0 or (self.log_sample > 0.0 and random.random() < self.log_sample):
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope.get("path", ""),
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                    account_id=scope.get("meterline.account_id"),
+                )
+            structlog.contextvars.clear_contextvars()

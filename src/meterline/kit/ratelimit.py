@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Protocol
 
+from meterline.kit import metrics
 from meterline.kit.errors import RateLimited
 
 
@@ -60,6 +61,10 @@ class RedisBucket:
         self.rate = rate
         self.burst = burst
 
+    def ping(self) -> None:
+        """Raises redis.RedisError when Redis does not answer (readiness)."""
+        self._client.ping()
+
     def take(self, key: str) -> float:
         return float(self._script(keys=[f"meterline:rl:{key}"], args=[self.rate, self.burst]))
 
@@ -67,6 +72,7 @@ class RedisBucket:
 def enforce(limiter: Limiter, key: str) -> None:
     wait = limiter.take(key)
     if wait > 0:
+        metrics.rate_limited()
         raise RateLimited(
             "Rate limit exceeded; retry after the time in Retry-After.",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},

@@ -24,7 +24,6 @@ subscription for every crossing not queued yet.
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +36,7 @@ from fastapi import FastAPI
 from meterline.consumption import service as consumption
 from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
+from meterline.kit import metrics
 from meterline.kit.times import now_us
 from meterline.webhooks import repository as repo
 from meterline.webhooks import service
@@ -184,17 +184,13 @@ class ScanConfig:
         if self.interval_seconds <= 0:
             raise ValueError("METERLINE_THRESHOLD_SCAN_SECONDS must be > 0")
 
-    @classmethod
-    def from_env(cls) -> "ScanConfig":
-        value = os.environ.get("METERLINE_THRESHOLD_SCAN_SECONDS")
-        return cls(interval_seconds=float(value) if value else 5.0)
-
 
 async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> None:
     """Scan, then wait `interval_seconds` (or until `stop`), until `stop` is set."""
     while not stop.is_set():
         try:
-            await asyncio.to_thread(scan_all, db, at_us=now_us())
+            with metrics.job_round("threshold_scan"):
+                await asyncio.to_thread(scan_all, db, at_us=now_us())
         except Exception:  # a database hiccup: log, wait, go on
             log.exception("threshold_scan_error")
         with contextlib.suppress(TimeoutError):
@@ -204,7 +200,7 @@ async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process job (routers.BACKGROUND); app.state.threshold_scan_config may override."""
     db: Database = app.state.db
-    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig.from_env()
+    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig(app.state.settings.threshold_scan_seconds)
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-thresholds")
 
