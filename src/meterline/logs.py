@@ -6,14 +6,21 @@ authenticated): kit.middleware binds them with structlog's contextvars.
 """
 
 import logging
+import os
 import logging.config
 import sys
 from typing import Any
 
 import structlog
 
+def _add_pid(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    event["pid"] = os.getpid()  # which server process (--workers N) wrote the line
+    return event
+
+
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
+    _add_pid,
     structlog.stdlib.add_logger_name,
     structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
