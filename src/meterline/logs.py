@@ -6,12 +6,13 @@ authenticated): kit.middleware binds them with structlog's contextvars.
 """
 
 import logging
-import os
 import logging.config
+import os
 import sys
 from typing import Any
 
 import structlog
+
 
 def _add_pid(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     event["pid"] = os.getpid()  # which server process (--workers N) wrote the line
