@@ -121,6 +121,41 @@ def worker() -> None:
         db.dispose()
 
 
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days of events, ending today")] = 90,
+    customers: Annotated[int, typer.Option(min=1, max=100, help="Customers, each on a contract")] = 5,
+) -> None:
+    """Create a `demo` account with meters, products, a plan, customers, contracts and DAYS days
+    of events (~700 a day), then print an API key, a customer id and three commands to try.
+    Run again: nothing is duplicated, a fresh key is printed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from meterline import demo as demo_mod
+
+    db = open_db(migrated=False)
+    try:
+        _migrate(db)
+        columns = (TextColumn("events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("events", total=None)
+            made = demo_mod.create(
+                db, days=days, customers=customers,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    finally:
+        db.dispose()
+    if made.created:
+        typer.echo(f"Created the demo account ({made.account_id}) with {made.events:,} events over {days} days.")
+    else:
+        typer.echo(f"The demo account exists already ({made.account_id}): nothing added; a new API key for it.")
+    typer.echo(f"API key: {made.api_key}")
+    typer.echo(f"Customer: {made.customer_id} (alias {made.alias})")
+    typer.echo("With `make serve` running, try:")
+    for command in demo_mod.commands(made):
+        typer.echo(f"  {command}")
+
+
 @accounts_app.command("create")
 def accounts_create(name: str, as_json: Annotated[bool, typer.Option("--json", help="One JSON line")] = False) -> None:
     """Create an account and its first API key."""

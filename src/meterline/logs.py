@@ -50,6 +50,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler._meterline = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # alembic's INFO lines repeat per connection; `meterline migrate` logs each revision itself.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own handlers would print plain text: theirs go through the root's.
         logger = logging.getLogger(name)
