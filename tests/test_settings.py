@@ -51,5 +51,6 @@ def test_values_parse_typed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METERLINE_WEBHOOK_LEASE_SECONDS", "-1")
     with pytest.raises(SettingsError, match="METERLINE_WEBHOOK_LEASE_SECONDS"):
         Settings.from_env()
+    monkeypatch.delenv("METERLINE_WEBHOOK_LEASE_SECONDS")
     # Keyword arguments win over the environment (tests and embedding code).
     assert Settings(database_url="sqlite:///./other.db").database_url == "sqlite:///./other.db"
