@@ -1,16 +1,14 @@
 """`make bench` (python -m bench): every benchmark; each appends its table to BENCHMARKS.md.
 
-`python -m bench metering` or `python -m bench consumption` runs one of them.
+`python -m bench metering`, `python -m bench consumption` or `python -m bench overhead`
+(metrics and access-log cost, bench/overhead.py) runs one of them.
 Sizes and request counts: see the BENCH_* variables in bench/metering.py and bench/consumption.py.
 """
 
 import sys
+from importlib import import_module
 
-which = sys.argv[1:2] or ["metering", "consumption"]
-for name in ("metering", "consumption"):
+which = sys.argv[1:2] or ["metering", "consumption", "overhead"]
+for name in ("metering", "consumption", "overhead"):
     if name in which:
-        if name == "metering":
-            from bench.metering import main as run
-        else:
-            from bench.consumption import main as run
-        run()
+        import_module(f"bench.{name}").main()

@@ -215,7 +215,12 @@ def serve(path: str, port: int) -> None:
 
 
 def _start(path: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.consumption", "serve", str(path), str(port)], cwd=ROOT)
+    # The server's JSON log lines (access log included) to a file beside the dataset, as a
+    # deployment writes them to a pipe or a file, not to this terminal.
+    with (path.parent / "consumption-server.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.consumption", "serve", str(path), str(port)], cwd=ROOT, stderr=log
+        )
     for _ in range(300):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
