@@ -1,6 +1,8 @@
 """/healthz, /readyz and /metrics, on both backends (in-process app); the multi-process
 and log behaviours are in tests/test_ops_server.py (real `meterline serve`)."""
 
+import time
+
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -139,3 +141,31 @@ def test_metrics_token_and_switch(settings: Settings, db: Database) -> None:
     with TestClient(create_app(off, db=db)) as c:
         assert c.get("/metrics").status_code == 404
         assert c.get("/healthz").status_code == 200
+
+
+def test_background_job_rounds_are_counted(settings: Settings, db: Database) -> None:
+    busy = settings.model_copy(
+        update={
+            "background_jobs": True,
+            "invoice_interval": 0.05,
+            "threshold_scan_seconds": 0.05,
+            "webhook_poll_seconds": 0.05,
+        }
+    )
+    jobs = ("invoices", "threshold_scan", "webhook_claim")
+    with TestClient(create_app(busy, db=db)) as c:
+        before = samples(c.get("/metrics").text)
+        deadline = time.monotonic() + 30
+        while True:  # wait (bounded) until every job has run at least twice more
+            now = samples(c.get("/metrics").text)
+            grown = [
+                value(now, "meterline_job_runs_total", job=j, result="ok")
+                - value(before, "meterline_job_runs_total", job=j, result="ok")
+                for j in jobs
+            ]
+            if min(grown) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert min(grown) >= 2, grown
+    assert all(value(now, "meterline_job_duration_seconds_count", job=j) >= 2 for j in jobs)
+    assert all(value(now, "meterline_job_runs_total", job=j, result="error") == 0 for j in jobs)

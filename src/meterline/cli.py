@@ -53,8 +53,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, envvar="METERLINE_WORKERS", help="Server processes sharing the port")
-    ] = 1,
+        int | None, typer.Option(min=1, max=64, help="Server processes sharing the port [default: METERLINE_WORKERS]")
+    ] = None,
 ) -> None:
     """Migrate, create the `default` account on an empty database, then serve the API.
 
@@ -64,6 +64,7 @@ def serve(
     import uvicorn
 
     loaded = settings()
+    workers = workers or loaded.workers
     if workers > 1:
         # prometheus-client's multiprocess mode: each process writes its metrics to files in
         # this fresh directory; a scrape served by any process sums them (kit.metrics).
