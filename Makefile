@@ -13,11 +13,21 @@ $(BIN)/python:
 
 # requirements-lock.txt pins every version the suite was last run with (regenerate with
 # `.venv/bin/pip freeze --exclude-editable > requirements-lock.txt`); pyproject keeps ranges.
-install: $(BIN)/python
-	$(BIN)/python -m pip install -q -c requirements-lock.txt -e .
+# A stamp per install: skipped while pyproject.toml and requirements-lock.txt are unchanged.
+STAMP := $(VENV)/.installed
+STAMP_DEV := $(VENV)/.installed-dev
 
-install-dev: $(BIN)/python
+$(STAMP): pyproject.toml requirements-lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -c requirements-lock.txt -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml requirements-lock.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -c requirements-lock.txt -e ".[dev]"
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+
+install-dev: $(STAMP_DEV)
 
 serve: install
 	$(BIN)/meterline serve --host $(HOST) --port $(PORT)

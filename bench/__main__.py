@@ -1,14 +1,19 @@
 """`make bench` (python -m bench): every benchmark; each appends its table to BENCHMARKS.md.
 
-`python -m bench metering`, `python -m bench consumption` or `python -m bench postgres` runs one.
-Sizes and request counts: see the BENCH_* variables in bench/metering.py, bench/consumption.py
-and bench/pg.py.
+`python -m bench NAME [NAME ...]` runs some of them: `metering`, `consumption`, `postgres`
+(bench/pg.py) or `overhead` (metrics and access-log cost, bench/overhead.py).
+Sizes and request counts: see the BENCH_* variables in each module.
 """
 
 import sys
 from importlib import import_module
 
-MODULES = {"metering": "bench.metering", "consumption": "bench.consumption", "postgres": "bench.pg"}
+MODULES = {
+    "metering": "bench.metering",
+    "consumption": "bench.consumption",
+    "postgres": "bench.pg",
+    "overhead": "bench.overhead",
+}
 
 which = sys.argv[1:] or list(MODULES)
 for name in which:

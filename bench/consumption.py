@@ -238,7 +238,13 @@ def serve(url: str, port: int) -> None:
 
 
 def _start(url: str, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.consumption", "serve", url, str(port)], cwd=ROOT)
+    # The server's JSON log lines (access log included) to a file beside the datasets, as a
+    # deployment writes them to a pipe or a file, not to this terminal.
+    (ROOT / "bench" / ".data").mkdir(exist_ok=True)
+    with (ROOT / "bench" / ".data" / "consumption-server.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.consumption", "serve", url, str(port)], cwd=ROOT, stderr=log
+        )
     for _ in range(300):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import uvicorn
@@ -54,10 +55,13 @@ def start_live_server(app: FastAPI) -> LiveServer:
 CLI = str(Path(sys.executable).parent / "meterline")
 
 
-def start_cli_server(env: dict[str, str], port: int, *args: str) -> subprocess.Popen[bytes]:
-    """`meterline serve` in a subprocess (extra CLI args after the port), once it answers."""
+def start_cli_server(
+    env: dict[str, str], port: int, *args: str, stderr: IO[bytes] | int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """`meterline serve` in a subprocess (extra CLI args after the port), once it answers;
+    its stderr (JSON log lines) to `stderr`."""
     proc = subprocess.Popen(
-        [CLI, "serve", "--port", str(port), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [CLI, "serve", "--port", str(port), *args], env=env, stdout=subprocess.DEVNULL, stderr=stderr
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from meterline.app import create_app
+from meterline.auth import repository as auth_repo
+from meterline.config import Settings
+from meterline.db.engine import create_database, transaction
+from tests.conftest import login
 from tests.support import free_port
 
 MeterlineBin = str(Path(sys.executable).with_name("meterline"))
@@ -106,3 +113,82 @@ def test_serve_creates_default_account_and_its_key_logs_in(tmp_path: Path) -> No
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=15)
     assert "API key" not in out
+
+
+def _json_lines(stderr: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stderr.splitlines()]
+
+
+def test_unmigrated_database_gets_a_one_line_hint_and_no_file(database_url: str, backend: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'never.db'}" if backend == "sqlite" else database_url
+    for args in (
+        ("accounts", "create", "acme", "--json"),
+        ("accounts", "list"),
+        ("keys", "list", "a" * 24),
+        ("keys", "revoke", "a" * 24),
+        ("invoices", "close"),
+        ("meters", "backfill"),
+    ):
+        out = _run(url, *args)
+        assert out.returncode == 1 and out.stdout == "", (args, out.stderr)
+        lines = _json_lines(out.stderr)  # the database line, then the hint: no traceback
+        assert len(lines) == 2 and lines[-1]["level"] == "error"
+        assert "meterline migrate" in str(lines[-1]["event"])
+    assert list(tmp_path.iterdir()) == []  # SQLite: no stray file
+
+
+def test_migrate_names_what_it_applied_and_every_command_its_database(
+    database_url: str, backend: str, tmp_path: Path
+) -> None:
+    if backend == "postgres":  # a password in the URL (trust auth ignores it): never printed
+        url = database_url.replace("postgres@", "postgres:hunter2-secret@")
+    else:
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+    first = _run(url, "migrate")
+    assert first.returncode == 0, first.stderr
+    lines = _json_lines(first.stderr)
+    applied = [line["revision"] for line in lines if line["event"] == "migration_applied"]
+    assert applied[0] == "0001_foundation" and len(applied) == len(set(applied)) >= 8
+    again = _run(url, "migrate")
+    events = [str(line["event"]) for line in _json_lines(again.stderr)]
+    assert any(e == f"already at head {applied[-1]}" for e in events), events
+    assert not any(line.get("event") == "migration_applied" for line in _json_lines(again.stderr))
+    for args in (("migrate",), ("accounts", "list"), ("invoices", "close")):
+        out = _run(url, *args)
+        assert out.returncode == 0, out.stderr
+        [db_line] = [line for line in _json_lines(out.stderr) if line["event"] == "database"]
+        if backend == "postgres":
+            assert "hunter2" not in out.stderr and "***" in str(db_line["url"])
+        else:
+            assert db_line["url"] == url
+
+
+def test_demo_twice(database_url: str, backend: str) -> None:
+    first = _run(database_url, "demo", "--days", "3", "--customers", "2")
+    assert first.returncode == 0, first.stderr
+    assert "Created the demo account" in first.stdout and "2,100 events over 3 days" in first.stdout
+    key = first.stdout.split("API key: ", 1)[1].split()[0]
+    customer = first.stdout.split("Customer: ", 1)[1].split()[0]
+    assert sum(line.strip().startswith(("TOKEN=", "curl ")) for line in first.stdout.splitlines()) == 3
+    again = _run(database_url, "demo", "--days", "3", "--customers", "2")
+    assert again.returncode == 0 and "exists already" in again.stdout
+    assert again.stdout.split("Customer: ", 1)[1].split()[0] == customer
+    key2 = again.stdout.split("API key: ", 1)[1].split()[0]
+    assert key2 != key
+    db = create_database(database_url)
+    try:
+        with transaction(db, write=False) as conn:
+            accounts = [r for r in auth_repo.list_accounts(conn) if r["name"] == "demo"]
+            events = conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar_one()
+            customers = conn.execute(sa.text("SELECT COUNT(*) FROM customers")).scalar_one()
+        assert len(accounts) == 1 and events == 2100 and customers == 2  # nothing duplicated
+        app = create_app(Settings(database_url=database_url, jwt_secret="x" * 40, background_jobs=False), db=db)
+        with TestClient(app) as c:
+            for k in (key, key2):
+                c.headers["Authorization"] = f"Bearer {login(c, k)}"
+                resp = c.get(f"/customers/products-consumptions/{customer}")
+                assert resp.status_code == 200
+                consumed = {p["productName"]: p["consumedAmount"] for p in resp.json()["productsConsumptions"]}
+                assert set(consumed) == {"API calls", "LLM tokens"} and consumed["API calls"] > 0
+    finally:
+        db.dispose()

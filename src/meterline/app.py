@@ -11,7 +11,7 @@ from meterline.auth import service as auth_service
 from meterline.auth import tokens
 from meterline.config import Settings
 from meterline.db.engine import Database, create_database
-from meterline.kit import handlers
+from meterline.kit import handlers, metrics
 from meterline.kit.auth import AuthState
 from meterline.kit.middleware import RequestContext
 from meterline.kit.ratelimit import Limiter, LocalBucket, RedisBucket
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     """Build the app. The database must already be migrated (`meterline migrate`)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    metrics.enabled = settings.metrics
     database = db or create_database(settings.database_url)
     secret = auth_service.ensure_jwt_secret(database, settings.jwt_secret)
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                 await stop()
             if db is None:
                 database.dispose()
+            metrics.mark_process_dead()
 
     app = FastAPI(
         title="Vayu API",
@@ -65,5 +67,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     handlers.install(app)
     for router in ROUTERS():
         app.include_router(router)
-    app.add_middleware(RequestContext, body_timeout=settings.body_timeout_seconds)
+    app.add_middleware(
+        RequestContext,
+        body_timeout=settings.body_timeout_seconds,
+        access_log=settings.access_log,
+        access_log_sample=settings.access_log_sample,
+    )
     return app

@@ -1,7 +1,6 @@
 """The official client subscribes a webhook; the in-process worker delivers the PingTest signed."""
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from tests.webhooks.support import FAST, receiver, verify
 @pytest.fixture
 def worker_server(settings: Settings, db: Database) -> Iterator[LiveServer]:
     """The real app under uvicorn with its background worker running."""
-    app = create_app(replace(settings, background_jobs=True), db=db)
+    app = create_app(settings.model_copy(update={"background_jobs": True}), db=db)
     app.state.webhook_worker_config = FAST
     server = start_live_server(app)
     yield server

@@ -38,7 +38,10 @@ def test_cli_close_until(api: TestClient, database_url: str) -> None:
     cid = customer(api)
     grant(api, cid, "30")
     contract(api, cid, product_line(SUB), start="2030-01-01T00:00:00Z", end="2030-06-01T00:00:00Z")
-    out = _cli(database_url, "invoices", "close", "--until", "2030-03-01T00:00:00.000000+0000", "--json")
+    refused = _cli(database_url, "invoices", "close", "--until", "2030-03-01T00:00:00Z")
+    assert refused.returncode == 1 and "--yes" in refused.stderr and refused.stdout == ""
+    assert invoices(api, customerId=cid) == []  # refused: nothing issued
+    out = _cli(database_url, "invoices", "close", "--until", "2030-03-01T00:00:00.000000+0000", "--json", "--yes")
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(r["startTime"], r["endTime"], r["total"]) for r in rows] == [
@@ -46,7 +49,7 @@ def test_cli_close_until(api: TestClient, database_url: str) -> None:
         ("2030-02-01T00:00:00.000Z", "2030-03-01T00:00:00.000Z", "100.00"),
     ]
     assert "issued 2 invoice(s)" in out.stderr
-    again = _cli(database_url, "invoices", "close", "--until", "2030-03-01T00:00:00Z")
+    again = _cli(database_url, "invoices", "close", "--until", "2030-03-01T00:00:00Z", "--yes")
     assert again.returncode == 0 and again.stdout == "" and "issued 0 invoice(s)" in again.stderr
     got = invoices(api, customerId=cid)
     assert [i["id"] for i in got] == [r["invoiceId"] for r in rows]

@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from dataclasses import replace
 
 import pytest
 from fastapi import FastAPI
@@ -16,7 +15,7 @@ from tests.conftest import Account, login, make_account
 
 
 def _limited_app(settings: Settings, db: Database, **kw: object) -> FastAPI:
-    return create_app(replace(settings, rate_limit_per_second=2, rate_limit_burst=5, **kw), db=db)  # type: ignore[arg-type]
+    return create_app(settings.model_copy(update={"rate_limit_per_second": 2, "rate_limit_burst": 5, **kw}), db=db)
 
 
 def test_rate_limit_is_per_account_with_retry_after(settings: Settings, db: Database, account: Account) -> None:

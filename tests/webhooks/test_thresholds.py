@@ -2,7 +2,6 @@
 receiver, on SQLite and PostgreSQL. scan() runs with an explicit `at_us`."""
 
 import time
-from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI
@@ -191,7 +190,7 @@ def test_no_subscription_no_work_and_scan_all(app: FastAPI, db: Database, accoun
 def test_in_process_job_delivers_an_overage_end_to_end(settings: Settings, db: Database, account: Account) -> None:
     """routers.BACKGROUND starts the scan with the app: events in, Overage out, no explicit scan."""
     assert thresholds.start in background_tasks()
-    app = create_app(replace(settings, background_jobs=True), db=db)
+    app = create_app(settings.model_copy(update={"background_jobs": True}), db=db)
     app.state.webhook_worker_config = FAST
     app.state.threshold_scan_config = thresholds.ScanConfig(interval_seconds=0.05)
     with receiver() as rx, TestClient(app) as api:

@@ -1,10 +1,13 @@
 """Alembic, driven from code: `meterline migrate` and `meterline serve` call upgrade()."""
 
+from functools import cache
 from pathlib import Path
 
+import sqlalchemy as sa
 import structlog
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from meterline.db.engine import Database
 
@@ -19,10 +22,53 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "heads") -> None:
+def _script() -> ScriptDirectory:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_HERE / "migrations"))
+    return ScriptDirectory.from_config(cfg)
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the code's migrations end at (no database access)."""
+    return frozenset(_script().get_heads())
+
+
+def _versions(conn: sa.Connection) -> set[str]:
+    # Read directly: alembic's MigrationContext logs two INFO lines per call (readiness probes).
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return set()
+    return {str(r[0]) for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+
+
+def current_revisions(db: Database) -> set[str]:
+    """The revisions the database is at (empty: never migrated)."""
+    with db.engine.connect() as conn:
+        return _versions(conn)
+
+
+def pending_revisions(db: Database) -> list[str]:
+    """Revisions `upgrade` would apply, oldest first."""
+    script = _script()
+    current = current_revisions(db)
+    done: set[str] = set()
+    for rev in current:
+        done |= {r.revision for r in script.iterate_revisions(rev, "base")}
+    return [r.revision for r in reversed(list(script.walk_revisions())) if r.revision not in done]
+
+
+def is_migrated(conn: sa.Connection) -> bool:
+    """True when the schema has been created (`meterline migrate` ran at least once)."""
+    return bool(_versions(conn))
+
+
+def upgrade(db: Database, revision: str = "heads") -> list[str]:
+    """Apply the pending migrations; returns the revisions applied, oldest first."""
+    applied = pending_revisions(db) if revision == "heads" else []
     command.upgrade(alembic_config(db), revision)
     if db.is_sqlite:
         drop_stat4_samples(db)
+    return applied
 
 
 def drop_stat4_samples(db: Database) -> int:

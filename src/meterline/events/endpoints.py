@@ -4,6 +4,7 @@ POST /events and /events/dry-run read the raw body and decode it once with msgsp
 (exact decimals); the body-size middleware has already capped it at 256 KiB.
 """
 
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -22,7 +23,7 @@ from meterline.events.schemas import (
     SendEventsRequest,
     SendEventsResponse,
 )
-from meterline.kit import jsonenc
+from meterline.kit import jsonenc, metrics
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import BadRequest
 from meterline.kit.pagination import PageRequest, page_request
@@ -86,9 +87,15 @@ async def send_events(request: Request, account: CurrentAccount, batch: Prepared
     account_id = account.account_id
 
     def work() -> dict[str, Any]:
+        start = time.perf_counter()
         with transaction(db, write=False) as conn:
             service.plan_rollups(conn, account_id=account_id, batch=batch)
-        return db.write_grouped(lambda conn: service.store(conn, account_id=account_id, batch=batch))
+        out = db.write_grouped(lambda conn: service.store(conn, account_id=account_id, batch=batch))
+        if metrics.enabled:
+            metrics.INGEST_SECONDS.observe(time.perf_counter() - start)
+            duplicate = sum(1 for e in out["invalidEvents"] if e["error"] == service.DUPLICATE)
+            metrics.events_counted(len(out["validEvents"]), len(out["invalidEvents"]) - duplicate, duplicate)
+        return out
 
     return ok(await run_in_threadpool(work))
 

@@ -1,21 +1,19 @@
 """Issuing due invoices: the in-process background job and the CLI's `invoices close`."""
 
 import asyncio
-import logging
-import os
 from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import FastAPI
 
 from meterline.auth import repository as auth_repo
 from meterline.db.engine import Database, transaction
 from meterline.invoices import service
 from meterline.jobs.leader import run_as_leader, start_periodic
+from meterline.kit import metrics
 from meterline.kit.times import now_us
 
-log = logging.getLogger("meterline.invoices")
-
-DEFAULT_INTERVAL_SECONDS = 60.0
+log = structlog.get_logger("meterline.invoices")
 
 
 def close_until(
@@ -34,23 +32,16 @@ def close_until(
         except Exception:
             if not keep_going:
                 raise
-            log.exception("issuing invoices failed for account %s", account)
+            log.exception("invoice_issue_error", account_id=account)
     return issued
-
-
-def interval_seconds() -> float:
-    """METERLINE_INVOICE_INTERVAL (seconds, default 60; at least 0.05)."""
-    try:
-        return max(float(os.environ.get("METERLINE_INVOICE_INTERVAL", DEFAULT_INTERVAL_SECONDS)), 0.05)
-    except ValueError:
-        return DEFAULT_INTERVAL_SECONDS
 
 
 JOB_NAME = "invoice-close"
 
 
 def _round(db: Database) -> None:
-    close_until(db, until=now_us(), keep_going=True)
+    with metrics.job_round("invoices"):
+        close_until(db, until=now_us(), keep_going=True)
 
 
 async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> None:
@@ -62,4 +53,4 @@ async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> Non
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """routers.BACKGROUND entry: issue due invoices every METERLINE_INVOICE_INTERVAL seconds."""
     db: Database = app.state.db
-    return start_periodic(db, name=JOB_NAME, interval=interval_seconds(), work=lambda: _round(db))
+    return start_periodic(db, name=JOB_NAME, interval=app.state.settings.invoice_interval, work=lambda: _round(db))

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
@@ -38,6 +39,8 @@ async def _principal(request: Request, _doc: object = Depends(_bearer)) -> Princ
     principal = state.verify_token(token.strip())
     if not state.key_is_active(principal.key_id, principal.account_id):
         raise Unauthorized("The API key behind this token is revoked or not this account's.")
+    request.scope["meterline.account_id"] = principal.account_id  # for the access log line
+    structlog.contextvars.bind_contextvars(account_id=principal.account_id)
     await enforce(state.limiter, principal.account_id)
     return principal
 

@@ -82,6 +82,14 @@ class RateLimited(ApiError):
     code = "rate_limit_exceeded"
 
 
+class Unavailable(ApiError):
+    """503: the server cannot serve yet (readiness); the message gives the reason."""
+
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
+
+
 class InternalError(ApiError):
     status = 500
     type = "api_error"

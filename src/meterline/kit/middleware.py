@@ -1,5 +1,5 @@
 """One pure-ASGI middleware: a request id on every answer, request body size limits, and
-the last word on unexpected exceptions.
+the last word on unexpected exceptions, and each request's access-log line and metrics.
 
 Bodies are capped before any parsing (256 KiB for event ingestion, as Vayu documents,
 1 MiB elsewhere): the Content-Length is checked first, then the bytes actually read.
@@ -12,20 +12,29 @@ An exception no handler took becomes the seed's 500 here, and is not re-raised: 
 ServerErrorMiddleware would send the same answer and then re-raise, and the server then
 drops the keep-alive connection without `Connection: close` (the client's next request on
 it is reset). Answered here, the connection stays usable.
+
+The request id is the client's `X-Request-Id` when it is 1-64 characters of
+[A-Za-z0-9._-], else a fresh one; it is answered in `X-Request-Id` and bound (structlog
+contextvars) to every line logged while the request is served.
 """
 
 import asyncio
 import os
+import random
+import re
+import time
 from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from meterline.kit import jsonenc
+from meterline.kit import jsonenc, metrics
 from meterline.kit.errors import InternalError
 
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 log = structlog.get_logger("meterline.errors")
+access_log = structlog.get_logger("meterline.access")
 
 EVENTS_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -47,17 +56,26 @@ def body_limit(path: str) -> int:
     return DEFAULT_MAX_BYTES
 
 
+def route_of(scope: Scope) -> str:
+    """The matched route's template (`/customers/{customerId}`), never the raw path."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or metrics.UNMATCHED
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp, body_timeout: float = 60.0) -> None:
+    def __init__(
+        self, app: ASGIApp, *, body_timeout: float = 60.0, access_log: bool = True, access_log_sample: float = 1.0
+    ) -> None:
         self.app = app
         self.body_timeout = body_timeout
+        self.log_sample = access_log_sample if access_log else 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = os.urandom(12).hex()
-        scope["meterline.request_id"] = rid
+        start = time.perf_counter()
+        rid = None
         limit = body_limit(scope.get("path", ""))
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -67,6 +85,13 @@ class RequestContext:
                     too_big = False
                 if too_big:
                     scope["meterline.body_too_large"] = limit
+            elif name == b"x-request-id" and _SAFE_ID.fullmatch(value):
+                rid = value.decode()
+        rid = rid or os.urandom(12).hex()
+        scope["meterline.request_id"] = rid
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        status = 500
         seen = 0
         body_done = False
         gone = False
@@ -82,7 +107,7 @@ class RequestContext:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                log.info("request_body_timeout", request_id=rid, path=scope.get("path", ""), received_bytes=seen)
+                log.info("request_body_timeout", path=scope.get("path", ""), received_bytes=seen)
                 raise BodyTimeout(self.body_timeout) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
@@ -91,18 +116,17 @@ class RequestContext:
                 body_done = not message.get("more_body", False)
             elif message["type"] == "http.disconnect":
                 body_done = gone = True
-                log.info(
-                    "client_disconnected_mid_body", request_id=rid, path=scope.get("path", ""), received_bytes=seen
-                )
+                log.info("client_disconnected_mid_body", path=scope.get("path", ""), received_bytes=seen)
             return message
 
         header = (b"x-request-id", rid.encode())
         started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers: list[Any] = list(message.get("headers", []))
                 if not any(h[0].lower() == b"x-request-id" for h in headers):
                     headers.append(header)
@@ -116,8 +140,23 @@ class RequestContext:
                 return
             if started:  # the answer is half sent: only dropping the connection can say so
                 raise
-            log.error("unhandled_error", request_id=rid, path=scope.get("path", ""), exc_info=exc)
+            log.error("unhandled_error", path=scope.get("path", ""), exc_info=exc)
             await send_internal_error(send_with_id, rid)
+        finally:
+            seconds = time.perf_counter() - start
+            route = route_of(scope)
+            metrics.request_done(scope["method"], route, status, seconds)
+            if self.log_sample >= 1.0 or (self.log_sample > 0.0 and random.random() < self.log_sample):
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope.get("path", ""),
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                    account_id=scope.get("meterline.account_id"),
+                )
+            structlog.contextvars.clear_contextvars()
 
 
 async def send_internal_error(send: Send, rid: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from meterline.kit import metrics
 from meterline.kit.errors import RateLimited
 
 log = structlog.get_logger("meterline.ratelimit")
@@ -104,6 +105,12 @@ class RedisBucket:
         """False while requests are served with the in-process bucket."""
         return not self._down
 
+    async def ping(self) -> None:
+        """Raises (redis.RedisError, OSError, TimeoutError) when Redis does not answer
+        within 3x the timeout (readiness: GET /readyz)."""
+        async with asyncio.timeout(3 * self.timeout):
+            await self._script().registered_client.ping()
+
     def _script(self) -> Any:
         loop = asyncio.get_running_loop()
         script = self._clients.get(loop)
@@ -156,6 +163,7 @@ class RedisBucket:
 async def enforce(limiter: Limiter, key: str) -> None:
     wait = await limiter.acquire(key)
     if wait > 0:
+        metrics.rate_limited()
         raise RateLimited(
             "Rate limit exceeded; retry after the time in Retry-After.",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},

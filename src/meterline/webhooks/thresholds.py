@@ -23,7 +23,6 @@ subscription for every crossing not queued yet.
 """
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +36,7 @@ from meterline.consumption import service as consumption
 from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
 from meterline.jobs.leader import run_as_leader, start_periodic
+from meterline.kit import metrics
 from meterline.kit.times import now_us
 from meterline.webhooks import repository as repo
 from meterline.webhooks import service
@@ -184,27 +184,23 @@ class ScanConfig:
         if self.interval_seconds <= 0:
             raise ValueError("METERLINE_THRESHOLD_SCAN_SECONDS must be > 0")
 
-    @classmethod
-    def from_env(cls) -> "ScanConfig":
-        value = os.environ.get("METERLINE_THRESHOLD_SCAN_SECONDS")
-        return cls(interval_seconds=float(value) if value else 5.0)
-
 
 JOB_NAME = "threshold-scan"
+
+
+def _scan_round(db: Database) -> None:
+    with metrics.job_round("threshold_scan"):
+        scan_all(db, at_us=now_us())
 
 
 async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> None:
     """Scan every `interval_seconds` until `stop`, in one process at a time across every
     server and worker on the database (meterline.jobs.leader)."""
-    await run_as_leader(
-        db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: scan_all(db, at_us=now_us()), stop=stop
-    )
+    await run_as_leader(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _scan_round(db), stop=stop)
 
 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process job (routers.BACKGROUND); app.state.threshold_scan_config may override."""
     db: Database = app.state.db
-    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig.from_env()
-    return start_periodic(
-        db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: scan_all(db, at_us=now_us())
-    )
+    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig(app.state.settings.threshold_scan_seconds)
+    return start_periodic(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _scan_round(db))

@@ -15,30 +15,26 @@ Entry points:
 
 import asyncio
 import logging
-import os
 import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import structlog
 from fastapi import FastAPI
 
+from meterline.config import Settings
 from meterline.db.engine import Database, transaction
+from meterline.kit import metrics
 from meterline.kit.times import now_us
 from meterline.webhooks import egress, keys, service
 from meterline.webhooks import repository as repo
 from meterline.webhooks.retry import US, RetryPolicy, next_attempt_at
 
 log = structlog.get_logger("meterline.webhooks")
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
 
 
 @dataclass(frozen=True)
@@ -59,20 +55,22 @@ class WorkerConfig:
         egress.parse_networks(self.allowed_networks)  # ValueError if malformed
 
     @classmethod
-    def from_env(cls) -> "WorkerConfig":
-        timeout = _env_float("METERLINE_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+    def from_settings(cls, settings: Settings) -> "WorkerConfig":
+        """From METERLINE_WEBHOOK_* (the lease defaults to max(60 s, 2 x timeout + 5 s))."""
+        timeout = settings.webhook_timeout_seconds
+        lease = settings.webhook_lease_seconds
         return cls(
-            poll_seconds=_env_float("METERLINE_WEBHOOK_POLL_SECONDS", 1.0),
-            concurrency=int(_env_float("METERLINE_WEBHOOK_CONCURRENCY", 16)),
-            per_subscription=int(_env_float("METERLINE_WEBHOOK_PER_SUBSCRIPTION", 4)),
+            poll_seconds=settings.webhook_poll_seconds,
+            concurrency=settings.webhook_concurrency,
+            per_subscription=settings.webhook_per_subscription,
             timeout_seconds=timeout,
-            lease_seconds=_env_float("METERLINE_WEBHOOK_LEASE_SECONDS", max(60.0, 2 * timeout + 5)),
+            lease_seconds=lease if lease is not None else max(60.0, 2 * timeout + 5),
             retry=RetryPolicy(
-                base_seconds=_env_float("METERLINE_WEBHOOK_RETRY_BASE_SECONDS", 10.0),
-                cap_seconds=_env_float("METERLINE_WEBHOOK_RETRY_CAP_SECONDS", 3600.0),
-                give_up_seconds=_env_float("METERLINE_WEBHOOK_GIVE_UP_SECONDS", 86_400.0),
+                base_seconds=settings.webhook_retry_base_seconds,
+                cap_seconds=settings.webhook_retry_cap_seconds,
+                give_up_seconds=settings.webhook_give_up_seconds,
             ),
-            allowed_networks=os.environ.get(egress.SETTING, ""),
+            allowed_networks=settings.webhook_allowed_networks,
         )
 
 
@@ -200,9 +198,10 @@ async def _deliver(
     now: int | None,
     rand: Callable[[], float],
 ) -> str:
-    outcome = await send(client, item, timeout=config.timeout_seconds)
-    done = now_us() if now is None else now
-    return await asyncio.to_thread(record, db, token, item, outcome, now=done, policy=config.retry, rand=rand())
+    with metrics.job_round("webhook_delivery"):
+        outcome = await send(client, item, timeout=config.timeout_seconds)
+        done = now_us() if now is None else now
+        return await asyncio.to_thread(record, db, token, item, outcome, now=done, policy=config.retry, rand=rand())
 
 
 async def run_once(
@@ -248,9 +247,10 @@ async def run_forever(db: Database, config: WorkerConfig, stop: asyncio.Event) -
                 for sub in inflight.values():
                     busy[sub] = busy.get(sub, 0) + 1
                 try:
-                    token, items = await asyncio.to_thread(
-                        claim, db, now=now_us(), config=config, limit=free, busy=busy
-                    )
+                    with metrics.job_round("webhook_claim"):
+                        token, items = await asyncio.to_thread(
+                            claim, db, now=now_us(), config=config, limit=free, busy=busy
+                        )
                 except Exception:  # a database hiccup: log, wait, go on
                     log.exception("webhook_claim_error")
                 for item in items:
@@ -276,9 +276,7 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process worker (routers.BACKGROUND). app.state.webhook_worker_config may
     override the configuration read from METERLINE_WEBHOOK_* variables."""
     db: Database = app.state.db
-    config = getattr(app.state, "webhook_worker_config", None) or replace(
-        WorkerConfig.from_env(), allowed_networks=app.state.settings.webhook_allowed_networks
-    )
+    config = getattr(app.state, "webhook_worker_config", None) or WorkerConfig.from_settings(app.state.settings)
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-webhooks")
 
@@ -292,7 +290,7 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     return stopper
 
 
-def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
+def run_blocking(db: Database, settings: Settings) -> None:
     """`meterline worker`: deliver, scan thresholds (webhooks.thresholds) and issue due
     invoices (invoices.job), until SIGINT/SIGTERM. The two periodic jobs run here only
     while this process holds their lease (meterline.jobs.leader)."""
@@ -307,9 +305,9 @@ def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await asyncio.gather(
-            run_forever(db, config or WorkerConfig.from_env(), stop),
-            thresholds.run_forever(db, thresholds.ScanConfig.from_env(), stop),
-            invoice_job.run_forever(db, invoice_job.interval_seconds(), stop),
+            run_forever(db, WorkerConfig.from_settings(settings), stop),
+            thresholds.run_forever(db, thresholds.ScanConfig(settings.threshold_scan_seconds), stop),
+            invoice_job.run_forever(db, settings.invoice_interval, stop),
         )
 
     asyncio.run(main())

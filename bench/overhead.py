@@ -1,0 +1,105 @@
+"""What metrics and the access log cost on the two hot paths, as A/B runs of the same
+servers (`python -m bench overhead`, part of `make bench`):
+
+- A: METERLINE_METRICS=0, METERLINE_ACCESS_LOG=0 (the baseline)
+- B: METERLINE_METRICS=1, METERLINE_ACCESS_LOG=0 (what metrics cost; target < 3 %)
+- C: METERLINE_METRICS=1, METERLINE_ACCESS_LOG=1 (the defaults)
+
+Ingestion: events/s over HTTP to `meterline serve` (bench.metering.http_ingest, 1000-event
+batches). Consumption: p50 of products-consumptions (bench.consumption.measure, 10,000-event
+dataset). Variants are interleaved (A B C, A B C, ...) so that load drifting on a shared
+machine spreads over all three; the median of the rounds is reported.
+
+Environment: BENCH_OVERHEAD_ROUNDS (3), BENCH_OVERHEAD_BATCHES (1000-event batches per
+ingestion run, 20), BENCH_OVERHEAD_REQUESTS (consumption requests per run, 2000).
+"""
+
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import consumption, metering
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = {
+    "A (metrics off, access log off)": {"METERLINE_METRICS": "0", "METERLINE_ACCESS_LOG": "0"},
+    "B (metrics on, access log off)": {"METERLINE_METRICS": "1", "METERLINE_ACCESS_LOG": "0"},
+    "C (metrics on, access log on: the defaults)": {"METERLINE_METRICS": "1", "METERLINE_ACCESS_LOG": "1"},
+}
+console = Console()
+
+
+def _with_env(env: dict[str, str]) -> None:
+    os.environ.update(env)  # the servers are subprocesses: they read their settings from it
+
+
+def main() -> None:
+    rounds = int(os.environ.get("BENCH_OVERHEAD_ROUNDS", "3"))
+    batches = int(os.environ.get("BENCH_OVERHEAD_BATCHES", "20"))
+    requests = int(os.environ.get("BENCH_OVERHEAD_REQUESTS", "2000"))
+    cache = Path(os.environ.get("BENCH_DATA", ROOT / "bench" / ".data"))
+    cache.mkdir(parents=True, exist_ok=True)
+    saved = {k: os.environ.get(k) for k in ("METERLINE_METRICS", "METERLINE_ACCESS_LOG")}
+    began = time.perf_counter()
+    path, info = consumption.dataset(10_000, cache)
+    ingest: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    reads: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    try:
+        for r in range(rounds):
+            for name, env in VARIANTS.items():
+                _with_env(env)
+                with tempfile.TemporaryDirectory() as work:
+                    rate, _ = metering.http_ingest(1, batches, Path(work), workers=1)
+                ingest[name].append(rate)
+                reads[name].append(consumption.measure(path, info, requests, requests // 10)["p50"])
+                console.print(f"round {r + 1} {name}: {rate:,.0f} events/s, consumption p50 {reads[name][-1]:.3f} ms")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    base = next(iter(VARIANTS))
+    rows = []
+    for name in VARIANTS:
+        rate, p50 = statistics.median(ingest[name]), statistics.median(reads[name])
+        if name == base:
+            rows.append((name, f"{rate:,.0f} events/s", f"{p50:.3f} ms", "", ""))
+            continue
+        rate_cost = (statistics.median(ingest[base]) - rate) / statistics.median(ingest[base]) * 100
+        read_cost = (p50 - statistics.median(reads[base])) / statistics.median(reads[base]) * 100
+        target = "< 3 % each" if name.startswith("B") else ""
+        rows.append((name, f"{rate:,.0f} events/s ({rate_cost:+.1f} %)", f"{p50:.3f} ms ({read_cost:+.1f} %)",
+                     target, ""))
+    table = Table("variant", "ingestion (median)", "consumption p50 (median)", "target")
+    for row in rows:
+        table.add_row(*row[:4])
+    console.print(table)
+    lines = [
+        "",
+        f"## Metrics and access-log overhead — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        "Command: `make bench` (`python -m bench overhead` alone); A/B/C interleaved, "
+        f"{rounds} rounds; ingestion: {batches} 1000-event batches per run over HTTP, "
+        f"{metering.CONNECTIONS} connections, 1 server process; consumption: {requests} requests per endpoint "
+        f"and run, 10,000-event dataset; ran {time.perf_counter() - began:,.0f} s",
+        f"Machine: {metering._machine()}",
+        "",
+        "| variant | ingestion (median) | consumption p50 (median) | target |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d, _ in rows],
+        "",
+    ]
+    out = ROOT / "BENCHMARKS.md"
+    with out.open("a") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Operating endpoints: liveness, readiness and Prometheus metrics (no auth, not rate limited)."""
