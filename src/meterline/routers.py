@@ -22,6 +22,7 @@ DOMAINS = (
     "consumption",
     "invoices",
     "webhooks",
+    "aggregation",
 )
 
 # Each entry: "module:function" where function(app) starts a task and returns an async stop().
