@@ -23,6 +23,7 @@ DOMAINS = (
     "invoices",
     "webhooks",
     "aggregation",
+    "cloudusage",
 )
 
 # Each entry: "module:function" where function(app) starts a task and returns an async stop().
