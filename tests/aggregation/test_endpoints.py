@@ -6,7 +6,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from meterline.aggregation import service
+from meterline.aggregation.schemas import AggregationRequest
+from meterline.db.engine import Database, transaction
 from meterline.kit import jsonenc
+from tests.conftest import Account
 from tests.metering.factories import create_meter, event, post_json, send
 
 PATH = "/v2/events/aggregation"
@@ -124,7 +128,7 @@ def test_pattern_arithmetic_and_in_filter(api: TestClient) -> None:
     assert none.status_code == 404 and none.json()["param"] == "customerIdPattern"
 
 
-def test_a_matching_stored_meter_answers_from_its_rollups(api: TestClient) -> None:
+def test_a_matching_stored_meter_answers_from_its_rollups(api: TestClient, db: Database, account: Account) -> None:
     """The same answer whether the stored meter exists (rollups) or not (events)."""
     _example(api)
     before = [_query(api, customerId="acme", period=NOV, meters=METERS, groupBy=by) for by in ("day", "month")]
@@ -138,6 +142,11 @@ def test_a_matching_stored_meter_answers_from_its_rollups(api: TestClient) -> No
     )
     after = [_query(api, customerId="acme", period=NOV, meters=METERS, groupBy=by) for by in ("day", "month")]
     assert after == before
+    body = AggregationRequest.model_validate({"customerId": "acme", "meters": METERS, "groupBy": "day"})
+    with transaction(db) as conn:
+        assert sorted(service.stored_matches(conn, account.account_id, body)) == [0, 1, 2]
+        tweaked = body.model_copy(update={"meters": [body.meters[0].model_copy(update={"eventName": "other"})]})
+        assert service.stored_matches(conn, account.account_id, tweaked) == {}
 
 
 def test_errors_in_the_seed_shapes(api: TestClient) -> None:

@@ -78,7 +78,7 @@ def _events(
     ]
 
 
-def _stored_matches(conn: sa.Connection, account_id: str, body: AggregationRequest) -> dict[int, dict[str, Any]]:
+def stored_matches(conn: sa.Connection, account_id: str, body: AggregationRequest) -> dict[int, dict[str, Any]]:
     """meters[k] -> the live stored meter row whose rollups answer for it."""
     rows = usage.meter_rows_for(conn, account_id, [m.eventName for m in body.meters])
     docs = [(row, jsonenc.loads(row["doc_text"])) for row in rows]
@@ -145,7 +145,7 @@ def query(conn: sa.Connection, *, account_id: str, body: AggregationRequest) -> 
             raise BadRequest(f"More than {MAX_GROUPS} {by} groups in the period.", param="period")
         windows = list(groups.windows(start, end, by))
         labels = [label for label, _, _ in windows]
-        matched = _stored_matches(conn, account_id, body)
+        matched = stored_matches(conn, account_id, body)
         by_rollups = _rollup_columns(conn, account_id, aliases, matched, specs, windows)
         rest = sorted({specs[k].event_name for k in range(len(specs)) if k not in matched})
         evs = _events(conn, account_id, aliases, rest, start, end) if rest else []
