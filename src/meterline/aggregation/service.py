@@ -32,6 +32,9 @@ from meterline.usage import service as usage
 
 MAX_GROUPS = 10_000  # calendar groups in one answer (day: 27 years)
 MAX_EVENT_POINTS = 10_000  # groupBy event: selected events in one answer
+# More aliases than this (a wide customerIdPattern) are read from the events in chunks of
+# it: the rollup reads take every alias in one IN list.
+ALIAS_CHUNK = 5_000
 _HEX24 = re.compile(ID_PATTERN)
 
 
@@ -72,10 +75,12 @@ def _events(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], names: Sequence[str], start: int, end: int
 ) -> list[Event]:
     parts = [(i, name, [(start, end)]) for i, name in enumerate(names)]
-    return [
-        Event(names[tag], ts, ref, alias, None if data is None else jsonenc.loads(data))
-        for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, aliases, parts)
-    ]
+    out = []
+    for i in range(0, len(aliases), ALIAS_CHUNK):  # bounded IN lists (SQLite: 32,766 parameters)
+        chunk = aliases[i : i + ALIAS_CHUNK]
+        for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, chunk, parts):
+            out.append(Event(names[tag], ts, ref, alias, None if data is None else jsonenc.loads(data)))
+    return out
 
 
 def stored_matches(conn: sa.Connection, account_id: str, body: AggregationRequest) -> dict[int, dict[str, Any]]:
@@ -145,7 +150,7 @@ def query(conn: sa.Connection, *, account_id: str, body: AggregationRequest) -> 
             raise BadRequest(f"More than {MAX_GROUPS} {by} groups in the period.", param="period")
         windows = list(groups.windows(start, end, by))
         labels = [label for label, _, _ in windows]
-        matched = stored_matches(conn, account_id, body)
+        matched = stored_matches(conn, account_id, body) if len(aliases) <= ALIAS_CHUNK else {}
         by_rollups = _rollup_columns(conn, account_id, aliases, matched, specs, windows)
         rest = sorted({specs[k].event_name for k in range(len(specs)) if k not in matched})
         evs = _events(conn, account_id, aliases, rest, start, end) if rest else []

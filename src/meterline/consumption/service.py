@@ -8,6 +8,7 @@ in [window start, t), plus measurements dated in that range for Count and Sum me
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -139,11 +140,16 @@ def to_wire(product_id: str, name: str, provisioned: Decimal, consumed: Decimal,
     }
 
 
+# Window bounds repeat from request to request (the hot read path): their text is kept
+# rather than formatted again (strftime costs tens of µs on a loaded machine).
+_instant_text = lru_cache(maxsize=4096)(iso_exact)
+
+
 def with_window(entry: dict[str, Any], window: tuple[int, int] | None) -> dict[str, Any]:
     """The extension fields of the consumption endpoints: `windowStart` / `windowEnd`, the
     usage window [start, end) whose usage `consumedAmount` counts (up to now); null when none."""
-    entry["windowStart"] = None if window is None else iso_exact(window[0])
-    entry["windowEnd"] = None if window is None else iso_exact(window[1])
+    entry["windowStart"] = None if window is None else _instant_text(window[0])
+    entry["windowEnd"] = None if window is None else _instant_text(window[1])
     return entry
 
 
