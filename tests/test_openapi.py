@@ -17,6 +17,7 @@ EXTENSIONS = {
     ("get", "/webhooks/{webhookId}"),
     ("get", "/webhooks/{webhookId}/deliveries"),
     ("post", "/contracts/{contractId}/terminate"),
+    ("get", "/cloudUsageSubmission"),
 }
 # Paths the official client (vayu-py 0.3.11) calls that the published document predates.
 CLIENT_PATHS = {"/customFields", "/customFields/{customFieldId}", "/plans", "/plans/{planId}"}

@@ -22,6 +22,8 @@ DOMAINS = (
     "consumption",
     "invoices",
     "webhooks",
+    "aggregation",
+    "cloudusage",
     "ops",
 )
 

@@ -63,11 +63,22 @@ def test_provisioned_against_events_and_measurements(api: TestClient) -> None:
         "hasAccess": True,
         "remainingAmount": 750,
         "exceededAmount": 0,
+        # The window the figure covers (extension): the line's monthly window holding AT.
+        "windowStart": "2026-02-28T00:00:00.000Z",
+        "windowEnd": "2026-03-31T00:00:00.000Z",
     }
     by_alias = api.get("/customers/products-consumptions/alias/acme-eu", params={"at": AT}).json()
     assert by_alias["productsConsumptions"] == [entry]
     one = api.get(f"/product-consumption/{pid}", params={"customerId": cid, "at": AT}).json()["productConsumption"]
     assert one == entry
+    total = api.get(f"/product-consumption/{pid}", params={"at": AT}).json()["productConsumption"]
+    figures = (total["consumedAmount"], total["windowStart"], total["windowEnd"])
+    assert figures == (250, entry["windowStart"], entry["windowEnd"])
+    b = f.customer(api, "B", aliases=["b"])
+    f.contract(api, b, startDate="2026-03-05T00:00:00Z", products=[f.usage_line(pid)])
+    total = api.get(f"/product-consumption/{pid}", params={"at": AT}).json()["productConsumption"]
+    # The account-wide total spans its customers' windows: earliest start, latest end.
+    assert (total["windowStart"], total["windowEnd"]) == ("2026-02-28T00:00:00.000Z", "2026-04-05T00:00:00.000Z")
 
 
 def test_block_top_up_merge_and_account_wide(api: TestClient) -> None:

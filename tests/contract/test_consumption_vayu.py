@@ -17,6 +17,7 @@ from openapi.models.product_group_products_inner_scheduling_duration import (
 )
 from vayu_sdk import Vayu
 
+from meterline.contracts.windows import add_months_dt
 from meterline.db.engine import Database
 from tests.conftest import Account
 from tests.metering.factories import create_meter, event, send
@@ -50,6 +51,10 @@ def test_products_consumptions_with_the_official_client(
     assert (entry.product_id, entry.product_name) == (product.id, "Tokens")
     assert (entry.provisioned_amount, entry.consumed_amount, entry.usage_percentage) == (8, 0.3, 3.75)
     assert (entry.remaining_amount, entry.exceeded_amount, entry.has_access) == (7.7, 0, True)
+    # The window fields are extensions: the client's model keeps them as additional properties.
+    assert set(entry.additional_properties) == {"windowStart", "windowEnd"}
+    window = [datetime.fromisoformat(entry.additional_properties[k]) for k in ("windowStart", "windowEnd")]
+    assert window[0] == now - timedelta(hours=2) and window[1] == add_months_dt(window[0], 1)
     by_alias = vayu.customers.get_products_consumptions_by_alias("acme").products_consumptions
     assert [e.consumed_amount for e in by_alias] == [0.3]
     total = vayu.product_consumptions.get(product.id).product_consumption

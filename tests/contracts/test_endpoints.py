@@ -1,6 +1,7 @@
 """Contracts over HTTP, on SQLite and PostgreSQL: full product-line schema, validation, terminate."""
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -124,6 +125,9 @@ def test_every_pricing_type_is_stored_faithfully(api: TestClient, db: Database, 
     assert api.get(f"/contracts/integration/Vayu/{c['id']}").json()["contract"]["id"] == c["id"]
     assert api.get("/contracts/integration/Hubspot/006ABC").status_code == 404
     assert api.get("/contracts/integration/Nope/1").status_code == 400
+    for kind in ("Snowflake", "Connact", "Xero", "Stripe", "Morning", "Anrok", "S3", "Slack"):
+        resp = api.get(f"/contracts/integration/{kind}/006ABC")
+        assert resp.status_code == 404 and resp.json()["code"] == "resource_not_found", (kind, resp.text)
 
 
 def _post(api: TestClient, cid: str, **body: Any) -> Any:
@@ -193,7 +197,10 @@ def test_bad_lines_are_400_with_param(api: TestClient) -> None:
         ),
         ({"endDate": "2025-12-31T00:00:00Z"}, "endDate"),
         ({"startDate": "yesterday"}, "startDate"),
-        ({"status": "Terminated"}, "status"),
+        ({"status": "Terminated", "terminationDate": "2099-01-01T00:00:00Z"}, "terminationDate"),
+        ({"status": "PendingTermination", "terminationDate": "2020-01-01T00:00:00Z"}, "terminationDate"),
+        ({"status": "Active", "terminationDate": "2099-01-01T00:00:00Z"}, "terminationDate"),
+        ({"status": "Gone"}, "status"),
         ({"customerId": "xyz"}, "customerId"),
         ({"bogus": 1}, "bogus"),
     ]
@@ -290,3 +297,34 @@ def test_terminate_now_and_later(api: TestClient) -> None:
     assert bad.status_code == 400 and bad.json()["param"] == "terminationDate"
     inactive = f.contract(api, cid, status="Inactive")
     assert api.post(f"/contracts/{inactive['id']}/terminate").status_code == 400
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_created_in_every_status(api: TestClient) -> None:
+    """Every status of Vayu's enum; Terminated / PendingTermination carry a termination date
+    (default: the creation instant) and read through it as after terminate."""
+    cid, ms = f.customer(api), timedelta(milliseconds=1)
+    for status in ("InReview", "Active", "Inactive", "Expired", "Error"):
+        c = f.contract(api, cid, status=status)
+        assert c["status"] == status and "terminationDate" not in c, c
+        assert api.get(f"/contracts/{c['id']}").json()["contract"]["status"] == status
+    before = api.get("/contracts").json()["total"]
+
+    past = f.contract(api, cid, status="Terminated", terminationDate="2026-01-20T00:00:00Z")
+    assert past["status"] == "Terminated" and past["terminationDate"] == "2026-01-20T00:00:00.000Z"
+    now_t = f.contract(api, cid, status="Terminated")
+    assert now_t["status"] == "Terminated" and _at(now_t["terminationDate"]) - _at(now_t["createdAt"]) < ms
+    assert api.post(f"/contracts/{now_t['id']}/terminate").status_code == 400
+
+    pending = f.contract(api, cid, status="PendingTermination", terminationDate="2099-06-30T00:00:00+0000")
+    assert pending["status"] == "PendingTermination" and pending["terminationDate"] == "2099-06-30T00:00:00.000Z"
+    moved = api.post(f"/contracts/{pending['id']}/terminate", json={"terminationDate": "2099-07-01T00:00:00Z"})
+    assert moved.json()["contract"]["terminationDate"] == "2099-07-01T00:00:00.000Z"
+    # No date: the creation instant, so it has already been reached.
+    defaulted = f.contract(api, cid, status="PendingTermination")
+    assert defaulted["status"] == "Terminated"
+    assert timedelta(0) <= _at(defaulted["terminationDate"]) - _at(defaulted["createdAt"]) < ms
+    assert api.get("/contracts").json()["total"] == before + 4

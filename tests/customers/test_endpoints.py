@@ -149,6 +149,9 @@ def test_relations_validate_and_isolate(app: FastAPI, api: TestClient, db: Datab
     assert api.get("/customers/integration/Salesforce/SF-1").json()["customer"]["id"] == a["id"]
     assert api.get("/customers/integration/Salesforce/SF-2").status_code == 404
     assert api.get("/customers/integration/Nope/SF-1").status_code == 400
+    for kind in ("Snowflake", "Connact", "Xero", "Hubspot", "Stripe", "Slack", "S3", "Morning", "Anrok"):
+        resp = api.get(f"/customers/integration/{kind}/SF-1")
+        assert resp.status_code == 404 and resp.json()["code"] == "resource_not_found", (kind, resp.text)
     other = make_account(db, "other")
     with TestClient(app) as c2:
         c2.headers["Authorization"] = f"Bearer {login(c2, other.api_key)}"

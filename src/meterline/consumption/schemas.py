@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 
@@ -17,6 +17,8 @@ class ProductConsumption(BaseModel):
     hasAccess: bool
     remainingAmount: Number
     exceededAmount: Number
+    windowStart: str | None = Field(default=None, description="extension: start of the usage window counted")
+    windowEnd: str | None = Field(default=None, description="extension: end (exclusive) of that window")
 
 
 class ProductsConsumptionsResponse(BaseModel):

@@ -8,6 +8,7 @@ in [window start, t), plus measurements dated in that range for Count and Sum me
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from meterline.catalog import repository as catalog_repo
 from meterline.consumption import repository as repo
 from meterline.consumption import rules
+from meterline.contracts.lines import iso_exact
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
 from meterline.customers import repository as customers_repo
 from meterline.kit.errors import NotFound
@@ -103,6 +105,7 @@ class Entry(NamedTuple):
     provisioned: Decimal
     consumed: Decimal
     shares: list[rules.LineShare]
+    window: tuple[int, int]  # the merged usage window [start, end) the consumption covers
 
 
 def _entries(
@@ -117,9 +120,11 @@ def _entries(
     meters = {row["id"]: row for row in meters_repo.live_keys(conn, account_id, meter_ids)}
     products = _group(lines, meters)
     consumed = _consumed(conn, account_id, customer_id, aliases, products, meters, at_us)
-    return [
-        Entry(p.product_id, p.name, p.merged.provisioned, c, p.shares) for p, c in zip(products, consumed, strict=True)
-    ]
+    out = []
+    for p, c in zip(products, consumed, strict=True):
+        window = (p.merged.window_start_us, p.merged.window_end_us)
+        out.append(Entry(p.product_id, p.name, p.merged.provisioned, c, p.shares, window))
+    return out
 
 
 def to_wire(product_id: str, name: str, provisioned: Decimal, consumed: Decimal, access: bool) -> dict[str, Any]:
@@ -133,6 +138,19 @@ def to_wire(product_id: str, name: str, provisioned: Decimal, consumed: Decimal,
         "remainingAmount": max(provisioned - consumed, Decimal(0)),
         "exceededAmount": max(consumed - provisioned, Decimal(0)),
     }
+
+
+# Window bounds repeat from request to request (the hot read path): their text is kept
+# rather than formatted again (strftime costs tens of µs on a loaded machine).
+_instant_text = lru_cache(maxsize=4096)(iso_exact)
+
+
+def with_window(entry: dict[str, Any], window: tuple[int, int] | None) -> dict[str, Any]:
+    """The extension fields of the consumption endpoints: `windowStart` / `windowEnd`, the
+    usage window [start, end) whose usage `consumedAmount` counts (up to now); null when none."""
+    entry["windowStart"] = None if window is None else _instant_text(window[0])
+    entry["windowEnd"] = None if window is None else _instant_text(window[1])
+    return entry
 
 
 class _Balance:
@@ -166,18 +184,21 @@ def entries_for(
     lines: Sequence[LineInForce],
     at_us: int,
     aliases: Sequence[str] | None = None,
+    windows: bool = False,
 ) -> list[dict[str, Any]]:
     """The wire entries of these lines of one customer (lines_in_force at at_us, or a part
-    of them), one per product with a live meter, merged: what for_customer answers for them."""
+    of them), one per product with a live meter, merged: what for_customer answers for them
+    (with `windows`, each entry carries its window: with_window)."""
     if not lines:
         return []
     if aliases is None:
         aliases = repo.customer_aliases(conn, account_id, customer_id) or []
     balance = _Balance(conn, account_id, customer_id)
-    return [
-        to_wire(e.product_id, e.product_name, e.provisioned, e.consumed, _access(e, balance))
-        for e in _entries(conn, account_id, customer_id, aliases, lines, at_us)
-    ]
+    out = []
+    for e in _entries(conn, account_id, customer_id, aliases, lines, at_us):
+        entry = to_wire(e.product_id, e.product_name, e.provisioned, e.consumed, _access(e, balance))
+        out.append(with_window(entry, e.window) if windows else entry)
+    return out
 
 
 def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[dict[str, Any]]:
@@ -185,7 +206,9 @@ def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_u
     if aliases is None:
         raise NotFound(f"Customer {customer_id} not found.")
     lines = lines_in_force(conn, account_id=account_id, customer_id=customer_id, at_us=at_us)
-    return entries_for(conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us, aliases=aliases)
+    return entries_for(
+        conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us, aliases=aliases, windows=True
+    )
 
 
 def for_alias(conn: sa.Connection, *, account_id: str, alias: str, at_us: int) -> list[dict[str, Any]]:
@@ -224,10 +247,14 @@ def for_product(
         by_customer.setdefault(line.customer_id, []).append(line)
     provisioned = consumed = Decimal(0)
     access = False
+    windows: list[tuple[int, int]] = []
     for cid, group in by_customer.items():
         aliases = customers_repo.aliases_of(conn, account_id, cid)
         for e in _entries(conn, account_id, cid, aliases, group, at_us):
             provisioned += e.provisioned
             consumed += e.consumed
             access = access or _access(e, _Balance(conn, account_id, cid))
-    return to_wire(product["id"], product["name"], provisioned, consumed, access)
+            windows.append(e.window)
+    # The account-wide total spans its customers' windows: earliest start, latest end.
+    span = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
+    return with_window(to_wire(product["id"], product["name"], provisioned, consumed, access), span)

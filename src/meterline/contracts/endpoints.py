@@ -10,9 +10,9 @@ from meterline.contracts.schemas import (
     ContractResponse,
     ContractTerminate,
     DeleteContractResponse,
-    IntegrationType,
     ListContractsResponse,
 )
+from meterline.customers.schemas import IntegrationType
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.ids import ID_PATTERN

@@ -18,22 +18,6 @@ class ContractStatus(StrEnum):
     Error = "Error"
 
 
-class IntegrationType(StrEnum):
-    Hubspot = "Hubspot"
-    Stripe = "Stripe"
-    NetSuite = "NetSuite"
-    Salesforce = "Salesforce"
-    QuickBooks = "QuickBooks"
-    Slack = "Slack"
-    S3 = "S3"
-    Vayu = "Vayu"
-    Morning = "Morning"
-    Anrok = "Anrok"
-    Snowflake = "Snowflake"
-    Connact = "Connact"
-    Xero = "Xero"
-
-
 class ContractCreate(Lines):
     startDate: Instant
     customerId: IdRef
@@ -51,6 +35,9 @@ class ContractCreate(Lines):
     status: ContractStatus | None = None
     purchaseOrder: Text | None = None
     currency: Any = None
+    terminationDate: Instant | None = Field(
+        default=None, description="extension: with status Terminated or PendingTermination (default: creation instant)"
+    )
 
 
 class ContractTerminate(BaseModel):

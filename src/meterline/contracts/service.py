@@ -11,8 +11,9 @@ from meterline.contracts import provisioning as prov
 from meterline.contracts import repository as repo
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.refs import check_catalog_products
-from meterline.contracts.schemas import ContractCreate, ContractStatus, ContractTerminate, IntegrationType
+from meterline.contracts.schemas import ContractCreate, ContractStatus, ContractTerminate
 from meterline.customers import repository as customers_repo
+from meterline.customers.schemas import IntegrationType
 from meterline.kit.errors import BadRequest, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
@@ -44,15 +45,14 @@ def create(conn: sa.Connection, *, account_id: str, data: ContractCreate) -> dic
     if end is not None and end <= start:
         raise BadRequest("endDate must be after startDate.", param="endDate")
     status = data.status or ContractStatus.Active
-    if status in (ContractStatus.Terminated, ContractStatus.PendingTermination):
-        raise BadRequest(
-            f"A new contract cannot be {status.value}; use POST /contracts/{{id}}/terminate.", param="status"
-        )
+    now = now_us()
+    terminated_at = _creation_termination(status, data.terminationDate, now)
     customer_id = data.customerId.lower()
     if customers_repo.get(conn, account_id, customer_id) is None:
         raise NotFound(f"Customer {customer_id} not found.", param="customerId")
     doc["customerId"] = customer_id
     doc["status"] = status.value
+    doc.pop("terminationDate", None)  # stored in its column, shown by to_wire
     doc["products"] = doc.get("products") or []
     doc["productGroups"] = doc.get("productGroups") or []
     if data.planId is not None:
@@ -63,14 +63,17 @@ def create(conn: sa.Connection, *, account_id: str, data: ContractCreate) -> dic
         doc["products"] = plan["doc"].get("products") or []
         doc["productGroups"] = plan["doc"].get("productGroups") or []
     check_catalog_products(conn, account_id, doc)
-    contract_id, now = new_id(), now_us()
+    contract_id = new_id()
     repo.insert(
         conn,
         values={
             "id": contract_id,
             "account_id": account_id,
             "customer_id": customer_id,
-            "status": status.value,
+            # A terminated one is stored as terminate() leaves it: Active with a termination
+            # date, its status read through that date (provisioning.status_at).
+            "status": ContractStatus.Active.value if terminated_at is not None else status.value,
+            "terminated_at": terminated_at,
             "start_us": start,
             "end_us": end,
             "salesforce_opportunity_id": data.salesForceOpportunityId,
@@ -80,6 +83,39 @@ def create(conn: sa.Connection, *, account_id: str, data: ContractCreate) -> dic
         },
     )
     return get(conn, account_id=account_id, contract_id=contract_id)
+
+
+_TERMINATING = (ContractStatus.Terminated, ContractStatus.PendingTermination)
+
+
+def _creation_termination(status: ContractStatus, termination_date: str | None, now: int) -> int | None:
+    """The termination instant of a new contract (SEMANTICS "in force"; docs/semantics.md).
+
+    Terminated / PendingTermination: `terminationDate`, default the creation instant; a
+    Terminated one cannot end in the future (it would read PendingTermination) nor a
+    PendingTermination one in the past (it would read Terminated). Other statuses take no
+    termination date (400): they terminate through POST /contracts/{id}/terminate.
+    """
+    if status not in _TERMINATING:
+        if termination_date is not None:
+            raise BadRequest(
+                "terminationDate is only for a Terminated or PendingTermination contract; "
+                "use POST /contracts/{id}/terminate.",
+                param="terminationDate",
+            )
+        return None
+    when = now if termination_date is None else _us(termination_date)
+    if status is ContractStatus.Terminated and when > now:
+        raise BadRequest(
+            "A Terminated contract's terminationDate cannot be in the future; use PendingTermination.",
+            param="terminationDate",
+        )
+    if status is ContractStatus.PendingTermination and termination_date is not None and when <= now:
+        raise BadRequest(
+            "A PendingTermination contract's terminationDate must be in the future; use Terminated.",
+            param="terminationDate",
+        )
+    return when
 
 
 def _row(conn: sa.Connection, account_id: str, contract_id: str) -> dict[str, Any]:

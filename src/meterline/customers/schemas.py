@@ -115,6 +115,8 @@ class ListCustomersResponse(BaseModel):
 
 
 class IntegrationType(StrEnum):
+    """Vayu's IntegrationType enum (vayu-py 0.3.11): every value is a valid lookup path segment."""
+
     Hubspot = "Hubspot"
     Stripe = "Stripe"
     NetSuite = "NetSuite"
@@ -125,6 +127,9 @@ class IntegrationType(StrEnum):
     Vayu = "Vayu"
     Morning = "Morning"
     Anrok = "Anrok"
+    Snowflake = "Snowflake"
+    Connact = "Connact"
+    Xero = "Xero"
 
 
 class CustomerRelationCreate(BaseModel):

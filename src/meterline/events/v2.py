@@ -2,7 +2,7 @@
 
 The v2 send, dry-run, query, get, delete and delete-by-refs calls carry the same bodies
 and answers as v1 in vayu-py 0.3.11, so they are served by the v1 handlers.
-`POST /v2/events/aggregation` (ad-hoc SQL-like reports) is not served (404).
+`POST /v2/events/aggregation` (usage over time) lives in the aggregation domain.
 """
 
 from collections.abc import Callable

@@ -26,11 +26,14 @@ class Event:
     data: Any  # dict or None
 
 
+def quotient(a: Decimal, b: Decimal) -> Decimal:
+    """a / b rounded half-even to 12 decimal places (b != 0): every division of the metering rules."""
+    return EXACT.divide(a, b).quantize(AVERAGE_QUANTUM, rounding=decimal.ROUND_HALF_EVEN, context=EXACT)
+
+
 def average(total: Decimal, count: int) -> Decimal:
     """Mean rounded half-even to 12 decimal places."""
-    return EXACT.divide(total, Decimal(count)).quantize(
-        AVERAGE_QUANTUM, rounding=decimal.ROUND_HALF_EVEN, context=EXACT
-    )
+    return quotient(total, Decimal(count))
 
 
 def _group_value(spec: MeterSpec, events: Sequence[Event]) -> Decimal | None:

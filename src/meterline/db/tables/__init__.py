@@ -1,6 +1,6 @@
 """All tables, one module per domain sharing one MetaData (Alembic reads it)."""
 
-from meterline.db.tables import billing, catalog, core, idempotency, jobs, metering, webhooks  # noqa: F401
+from meterline.db.tables import billing, catalog, cloudusage, core, idempotency, jobs, metering, webhooks  # noqa: F401
 from meterline.db.tables.base import metadata
 
 __all__ = ["metadata"]

@@ -1,0 +1,1 @@
+"""Cloud marketplace usage results (`POST /cloudUsageSubmission`): stored and listed, never sent anywhere."""
