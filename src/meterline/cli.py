@@ -10,7 +10,7 @@ from rich.table import Table
 from meterline.auth import repository as auth_repo
 from meterline.auth import service as auth_service
 from meterline.config import Settings
-from meterline.db.engine import Database, create_database, transaction
+from meterline.db.engine import Database, open_database, transaction
 from meterline.db.migrate import upgrade
 from meterline.meters import cli as meters_cli
 
@@ -24,7 +24,7 @@ err = Console(stderr=True)
 
 
 def _db() -> Database:
-    return create_database(Settings.from_env().database_url)
+    return open_database(Settings.from_env())
 
 
 def _fail(message: str) -> None:
@@ -59,7 +59,7 @@ def serve(
     from meterline.app import create_app
 
     settings = Settings.from_env()
-    db = create_database(settings.database_url)
+    db = open_database(settings)
     upgrade(db)
     with transaction(db) as conn:
         if auth_repo.count_accounts(conn) == 0:
@@ -93,7 +93,7 @@ def worker() -> None:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    db = create_database(settings.database_url)
+    db = open_database(settings)
     upgrade(db)
     err.print("webhook worker running")
     try:

@@ -20,6 +20,9 @@ class Settings:
     key_status_ttl_seconds: float = 2.0
     background_jobs: bool = True
     log_level: str = "INFO"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pgbouncer: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -32,4 +35,7 @@ class Settings:
             key_status_ttl_seconds=float(_env("METERLINE_KEY_STATUS_TTL_SECONDS", "2") or 2),
             background_jobs=(_env("METERLINE_BACKGROUND_JOBS", "1") or "1") not in ("0", "false", "no"),
             log_level=_env("METERLINE_LOG_LEVEL", "INFO") or "INFO",
+            db_pool_size=int(_env("METERLINE_DB_POOL_SIZE", "10") or 10),
+            db_max_overflow=int(_env("METERLINE_DB_MAX_OVERFLOW", "10") or 10),
+            db_pgbouncer=(_env("METERLINE_DB_PGBOUNCER", "0") or "0") not in ("0", "false", "no"),
         )

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from meterline.config import Settings
-from meterline.db.engine import create_database, transaction
+from meterline.db.engine import open_database, transaction
 from meterline.meters import repository as repo
 from meterline.usage import service as usage_service
 
@@ -24,7 +24,7 @@ def backfill(
     Each meter is rebuilt in one transaction: readers see the old rollups or the new ones,
     never a half-built state. Safe to run while the server is ingesting.
     """
-    db = create_database(Settings.from_env().database_url)
+    db = open_database(Settings.from_env())
     err = Console(stderr=True)
     try:
         with transaction(db, write=False) as conn:
