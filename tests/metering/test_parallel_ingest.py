@@ -290,3 +290,52 @@ def test_setwise_merge_equals_per_row_merge_and_recount(db: Database, batches: l
         for ma, mb in zip(meters_a, meters_b, strict=True):
             assert rollup_state(conn, a, ma["id"]) == rollup_state(conn, b, mb["id"]), ma["name"]
     assert_rollups_equal_recount(db, a, [m["id"] for m in meters_a])
+
+
+def _advisory_waiters(db: Database, account_id: str) -> int:
+    """Transactions waiting for this account's lock (the key's low 32 bits are objid)."""
+    with transaction(db, write=False) as conn:
+        q = (
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND objid::bigint = (hashtext(:k)::bigint & 4294967295)"
+        )
+        return int(conn.execute(sa.text(q), {"k": "meterline.events:" + account_id}).scalar_one())
+
+
+def test_account_lock_shared_and_exclusive(database_url: str, backend: str) -> None:
+    """PostgreSQL: ingestion's shared account lock does not wait for another shared holder;
+    the exclusive one (deletes, backfills, drops, rebuilds) waits for every shared holder.
+    On SQLite both are no-ops (its writers hold the database lock)."""
+    from meterline.db.engine import create_database
+    from meterline.events import repository as events_repo
+
+    db = create_database(database_url)
+    try:
+        with db.engine.connect() as holder:
+            holder.begin()
+            events_repo.lock_account_shared(holder, "acc-1")
+            done: list[str] = []
+
+            def take(kind: str) -> None:
+                with transaction(db) as conn:
+                    lock = events_repo.lock_account if kind == "exclusive" else events_repo.lock_account_shared
+                    lock(conn, "acc-1")
+                    done.append(kind)
+
+            shared = threading.Thread(target=take, args=("shared",))
+            shared.start()
+            shared.join(30)
+            assert done == ["shared"]  # taken while the holder still holds its shared lock
+            exclusive = threading.Thread(target=take, args=("exclusive",))
+            exclusive.start()
+            if backend == "postgres":
+                while _advisory_waiters(db, "acc-1") == 0:  # it queues behind the holder
+                    assert exclusive.is_alive()
+                    threading.Event().wait(0.05)
+                assert done == ["shared"]
+            holder.rollback()
+            exclusive.join(30)
+            assert done == ["shared", "exclusive"]
+    finally:
+        db.dispose()
