@@ -3,7 +3,6 @@
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 
 from meterline.db.raw import driver_sql, fetch, marks
@@ -102,6 +101,8 @@ def insert_new(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -
 
 
 def _insert_new_pg(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -> set[str]:
+    import psycopg  # PostgreSQL's driver: not loaded by SQLite deployments
+
     ordered = sorted(rows, key=lambda r: r[2])
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
