@@ -1,6 +1,6 @@
-"""Several server processes on one SQLite file (`meterline serve --workers N`): ingestion
-writers of every process take turns on one lock file, and a ref sent to two processes at
-once is stored and counted exactly once."""
+"""Several server processes on one database (`meterline serve --workers N`). SQLite: ingestion
+writers of every process take turns on one lock file; PostgreSQL: they write in parallel.
+Both: a ref sent to two processes at once is stored and counted exactly once."""
 
 import json
 import os
