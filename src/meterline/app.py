@@ -10,7 +10,7 @@ from meterline import __version__
 from meterline.auth import service as auth_service
 from meterline.auth import tokens
 from meterline.config import Settings
-from meterline.db.engine import Database, create_database
+from meterline.db.engine import Database, open_database
 from meterline.kit import handlers, metrics
 from meterline.kit.auth import AuthState
 from meterline.kit.middleware import RequestContext
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     metrics.enabled = settings.metrics
-    database = db or create_database(settings.database_url)
+    database = db or open_database(settings)
     secret = auth_service.ensure_jwt_secret(database, settings.jwt_secret)
 
     @asynccontextmanager

@@ -14,7 +14,7 @@ import structlog
 import typer
 
 from meterline.config import Settings, SettingsError
-from meterline.db.engine import Database, create_database
+from meterline.db.engine import Database, open_database
 from meterline.db.migrate import is_migrated
 from meterline.logs import configure_logging
 
@@ -61,7 +61,7 @@ def open_db(loaded: Settings | None = None, *, migrated: bool = True) -> Databas
     if migrated and path is not None and not path.exists():
         fail(f"no database file at {path}: {NOT_MIGRATED}")
     try:
-        db = create_database(url)
+        db = open_database(loaded)
     except Exception as exc:
         fail(f"METERLINE_DATABASE_URL: {exc}", 2)
     if migrated:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     webhook_give_up_seconds: float = Field(86_400.0, gt=0)
     body_timeout_seconds: float = Field(30.0, gt=0)
     webhook_allowed_networks: str = ""
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int = Field(10, ge=0)
+    db_pgbouncer: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -1,6 +1,6 @@
-"""Several server processes on one SQLite file (`meterline serve --workers N`): ingestion
-writers of every process take turns on one lock file, and a ref sent to two processes at
-once is stored and counted exactly once."""
+"""Several server processes on one database (`meterline serve --workers N`). SQLite: ingestion
+writers of every process take turns on one lock file; PostgreSQL: they write in parallel.
+Both: a ref sent to two processes at once is stored and counted exactly once."""
 
 import json
 import os
@@ -78,11 +78,12 @@ def _batch(lo: int, n: int) -> list[dict[str, Any]]:
     ]
 
 
-def test_two_processes_store_each_ref_once(tmp_path: Path) -> None:
-    db_path = tmp_path / "workers.db"
+def test_two_processes_store_each_ref_once(database_url: str) -> None:
+    """SQLite: writers of both processes take turns. PostgreSQL: the batches of the one
+    account are written in parallel (shared account lock), the unique index deciding."""
     env = {
         **os.environ,
-        "METERLINE_DATABASE_URL": f"sqlite:///{db_path}",
+        "METERLINE_DATABASE_URL": database_url,
         "METERLINE_JWT_SECRET": "workers-test-secret-" + "x" * 32,
         "METERLINE_BACKGROUND_JOBS": "0",
         "METERLINE_RATE_LIMIT_PER_SECOND": "100000",
@@ -132,7 +133,7 @@ def test_two_processes_store_each_ref_once(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     distinct_refs = 8 * 6 * 100 + 100  # refs r0 .. r4899
     assert sum(accepted) == distinct_refs
-    db = create_database(f"sqlite:///{db_path}")
+    db = create_database(database_url)
     with transaction(db, write=False) as conn:
         stored = conn.exec_driver_sql("SELECT COUNT(*), COUNT(DISTINCT ref) FROM events").one()
         total = usage(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from meterline.config import Settings
 from meterline.db.groupcommit import GroupCommit
 from meterline.kit.errors import BadRequest
 
@@ -192,18 +193,39 @@ def lock_path_for(url: str) -> str | None:
     return path + "-writer.lock"
 
 
-def _postgres_engine(url: str) -> Engine:
-    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+def _postgres_engine(url: str, pool_size: int, max_overflow: int, pgbouncer: bool) -> Engine:
+    # Behind PgBouncer in transaction pooling mode, consecutive transactions of one of our
+    # connections may run on different server connections: psycopg must not prepare
+    # statements on the server (it does after 5 executions of a text by default), which
+    # would be missing on the next one. Nothing else here keeps session state (advisory
+    # locks are transaction-scoped, no SET, LISTEN or temporary table). docs/operations.md.
+    connect_args: dict[str, Any] = {"prepare_threshold": None} if pgbouncer else {}
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, connect_args=connect_args
+    )
 
 
-def create_database(url: str) -> Database:
+def create_database(url: str, *, pool_size: int = 10, max_overflow: int = 10, pgbouncer: bool = False) -> Database:
+    """The database of this URL. PostgreSQL: a pool of `pool_size` connections per process,
+    plus up to `max_overflow` more under load; `pgbouncer`: no server-side prepared
+    statements (PgBouncer in transaction pooling mode). SQLite keeps its own pool."""
     if url.startswith("sqlite"):
         return Database(engine=_sqlite_engine(url), url=url, lock_path=lock_path_for(url))
     if url.startswith("postgresql"):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        return Database(engine=_postgres_engine(url), url=url)
+        return Database(engine=_postgres_engine(url, pool_size, max_overflow, pgbouncer), url=url)
     raise BadRequest("METERLINE_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
+
+
+def open_database(settings: Settings) -> Database:
+    """create_database with the connection settings of `settings` (METERLINE_DB_*)."""
+    return create_database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pgbouncer=settings.db_pgbouncer,
+    )
 
 
 def write_options(db: Database) -> dict[str, Any]:

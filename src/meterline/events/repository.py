@@ -26,11 +26,25 @@ def raw_executemany(conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]
         cursor.close()
 
 
+_LOCK_KEY = "meterline.events:"
+
+
 def lock_account(conn: sa.Connection, account_id: str) -> None:
-    """Serialise writers of one account's events and rollups (PostgreSQL; SQLite writers
-    already hold the database write lock from BEGIN IMMEDIATE)."""
+    """Exclusive: wait for every writer of this account's events and rollups, and keep
+    them out until the transaction ends (PostgreSQL; SQLite writers already hold the
+    database write lock from BEGIN IMMEDIATE). Taken by whatever rebuilds buckets from the
+    stored events (deletes, backfills, dropping a meter): a merge must not interleave."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "meterline.events:" + account_id})
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY + account_id,))
+
+
+def lock_account_shared(conn: sa.Connection, account_id: str) -> None:
+    """Shared: ingestion's side of lock_account. Batches of one account hold it together
+    (their merges add up in the database, see usage.repository.execute_merges) while a
+    rebuild waits for all of them, and they for it. Transaction-scoped: fine behind
+    PgBouncer in transaction pooling mode. No-op on SQLite."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (_LOCK_KEY + account_id,))
 
 
 _INSERT = (
@@ -38,14 +52,32 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, ref) DO NOTHING"
 )
 
+# PostgreSQL. First a COPY of the batch (bulk-inserted: the fastest write PostgreSQL has,
+# measured ~2x an INSERT of the same rows) in a savepoint: when no ref of it is stored,
+# which is the common case, that is all. If some ref is (COPY fails on the unique index),
+# the savepoint is rolled back and the batch goes through INSERT ... ON CONFLICT DO
+# NOTHING RETURNING ref, which says exactly which rows are ours. Either way rows go in ref
+# order, so two transactions inserting overlapping refs wait for each other in one order
+# (never a deadlock), and the unique index decides: an insert of a ref that a concurrent
+# transaction has inserted waits for that one's end, then fails / skips if it committed.
+_COPY_PG = "COPY events (id, account_id, ref, name, customer_alias, ts, data, created_at) FROM STDIN"
+_INSERT_PG = (
+    "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
+    "SELECT u.id, %s, u.ref, u.name, u.alias, u.ts, u.data, u.created_at FROM unnest("
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::text[], %s::int8[]"
+    ") WITH ORDINALITY AS u(id, ref, name, alias, ts, data, created_at, ord) ORDER BY u.ord "
+    "ON CONFLICT (account_id, ref) DO NOTHING RETURNING ref"
+)
+
 
 def insert_new(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -> set[str]:
-    """Insert these rows, skipping refs already stored; answer the skipped refs. Callers
-    hold the account's write lock. The unique index does the duplicate check as part of
-    the insert; only when some row was skipped (the count of changes says so) are the
-    refs read back, to tell ours (by id) from the ones stored before."""
+    """Insert these rows, skipping refs already stored (or being stored by a concurrent
+    transaction that then commits); answer the skipped refs. The unique index
+    uq_events_account_ref does the duplicate check as part of the insert."""
     if not rows:
         return set()
+    if conn.dialect.name == "postgresql":
+        return _insert_new_pg(conn, account_id, rows)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(driver_sql(conn.dialect.name, _INSERT), rows)
@@ -54,6 +86,9 @@ def insert_new(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -
         cursor.close()
     if inserted == len(rows):
         return set()
+    # Only when some row was skipped (the count of changes says so) are the refs read
+    # back, to tell ours (by id) from the ones stored before (SQLite writers hold the
+    # database lock: nothing changes in between).
     ours = {r[2]: r[0] for r in rows}
     refs = list(ours)
     taken: set[str] = set()
@@ -63,6 +98,31 @@ def insert_new(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -
         found = conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), (account_id, *chunk)).fetchall()
         taken.update(ref for ref, id_ in found if ours[ref] != id_)
     return taken
+
+
+def _insert_new_pg(conn: sa.Connection, account_id: str, rows: Sequence[EventRow]) -> set[str]:
+    import psycopg  # PostgreSQL's driver: not loaded by SQLite deployments
+
+    ordered = sorted(rows, key=lambda r: r[2])
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SAVEPOINT ml_events_copy")
+        try:
+            with cursor.copy(_COPY_PG) as copy:
+                for row in ordered:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT ml_events_copy")
+        else:
+            cursor.execute("RELEASE SAVEPOINT ml_events_copy")
+            return set()
+        _id, _acc, ref, name, alias, ts, data, created = zip(*ordered, strict=True)
+        params = (account_id, list(_id), list(ref), list(name), list(alias), list(ts), list(data), list(created))
+        cursor.execute(_INSERT_PG, params)
+        stored = {r[0] for r in cursor.fetchall()}
+    finally:
+        cursor.close()
+    return set(ref) - stored
 
 
 def get_by_refs(conn: sa.Connection, account_id: str, refs: Sequence[str]) -> list[dict[str, Any]]:

@@ -123,9 +123,11 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
     accepted, invalid, echo = batch.accepted, list(batch.invalid), batch.echo
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
-    # The account's lock (PostgreSQL; SQLite writers hold the database lock) makes the
-    # insert's duplicate check exact: a concurrent request with the same ref waits, then sees it.
-    repo.lock_account(conn, account_id)
+    # PostgreSQL: the account's SHARED lock (batches of an account run in parallel; a
+    # rebuild of its buckets waits for them). The unique index makes the duplicate check
+    # exact: a concurrent insert of the same ref waits for the other transaction's end.
+    # SQLite writers hold the database lock.
+    repo.lock_account_shared(conn, account_id)
     rows = batch.rows if batch.rows is not None else _rows(account_id, batch)
     taken = repo.insert_new(conn, account_id, rows)
     if taken:

@@ -80,11 +80,12 @@ _OP_COLUMNS = {
 _KEY_COLS = "account_id, meter_id, alias, level, bucket, instance"
 
 
-def _merge_sql(dialect: str, operator: str) -> str:
+def _merge_sql(dialect: str, operator: str, *, setwise: bool = False) -> str:
     """Upsert that merges a delta into the stored state inside the database (no read
     back), touching only the operator's columns: counts add; sums add exactly
     (PostgreSQL numeric, or a Python function registered on the SQLite connection);
-    min/max compare as decimals; first/last by (timestamp, ref) in code point order."""
+    min/max compare as decimals; first/last by (timestamp, ref) in code point order.
+    `setwise` (PostgreSQL): every row of a batch in one statement (execute_merges)."""
     t = "meter_rollups"
     if dialect == "sqlite":
         add, lo, hi, coll = "ml_dec_add({a}, {b})", "ml_dec_min({a}, {b})", "ml_dec_max({a}, {b})", ""
@@ -123,19 +124,35 @@ def _merge_sql(dialect: str, operator: str) -> str:
         "last_ts": point("last", ">"),
     }
     cols = _OP_COLUMNS[operator]
-    defaults = {"nv": "0", "total": "'0'"}  # NOT NULL columns an operator may not maintain
-    extra = [c for c in defaults if c not in cols]
+    extra = [c for c in _DEFAULTS if c not in cols]
     insert_cols = (*cols, *extra)
-    values = ", ".join(["?"] * (6 + len(cols)) + [defaults[c] for c in extra])
     assignments = [a for c in cols for a in sets.get(c, [])]
-    sql = (
-        f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) VALUES ({values}) "
-        f"ON CONFLICT ({_KEY_COLS}) DO UPDATE SET {', '.join(assignments)}"
-    )
-    return driver_sql(dialect, sql)
+    conflict = f"ON CONFLICT ({_KEY_COLS}) DO UPDATE SET {', '.join(assignments)}"
+    if setwise:
+        # One row per key of the batch, from one array parameter per column, in the
+        # order given (sorted by key: see execute_merges).
+        names = ("alias", "level", "bucket", "instance", *cols)
+        arrays = ", ".join(f"%s::{_PG_ARRAY[c]}[]" for c in names)
+        picked = ", ".join([f"u.{c}" for c in names] + [_DEFAULTS[c] for c in extra])
+        return (
+            f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) SELECT %s, %s, {picked} "
+            f"FROM unnest({arrays}) WITH ORDINALITY AS u({', '.join(names)}, ord) ORDER BY u.ord {conflict}"
+        )
+    values = ", ".join(["?"] * (6 + len(cols)) + [_DEFAULTS[c] for c in extra])
+    return driver_sql(dialect, f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) VALUES ({values}) {conflict}")
 
 
+_DEFAULTS = {"nv": "0", "total": "'0'"}  # NOT NULL columns an operator may not maintain
+# PostgreSQL element type of each merged column's array parameter.
+_PG_ARRAY = {
+    **dict.fromkeys(
+        ("alias", "instance", "total", "vmin", "vmax", "first_ref", "first_val", "last_ref", "last_val"), "text"
+    ),
+    **dict.fromkeys(("bucket", "n", "nv", "first_ts", "last_ts"), "int8"),
+    "level": "int2",
+}
 _MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in _OP_COLUMNS}
+_MERGE_SETWISE = {op: _merge_sql("postgresql", op, setwise=True) for op in _OP_COLUMNS}
 _STATE_INDEX = {c: i for i, c in enumerate(_STATE)}
 
 
@@ -176,6 +193,56 @@ def execute_merge(conn: sa.Connection, merge: MergeRows) -> None:
         raw_executemany(conn, _MERGE[(dialect, operator)], rows)
     if distinct:
         raw_executemany(conn, driver_sql(dialect, _ADD_DISTINCT), distinct)
+
+
+_ADD_DISTINCT_SETWISE = (
+    "INSERT INTO meter_distinct (account_id, meter_id, alias, level, bucket, instance, value, n) "
+    "SELECT %s, %s, u.alias, u.level, u.bucket, u.instance, u.value, u.n "
+    "FROM unnest(%s::text[], %s::int2[], %s::int8[], %s::text[], %s::text[], %s::int8[]) "
+    "WITH ORDINALITY AS u(alias, level, bucket, instance, value, n, ord) ORDER BY u.ord "
+    "ON CONFLICT (account_id, meter_id, alias, level, bucket, instance, value) "
+    "DO UPDATE SET n = meter_distinct.n + excluded.n"
+)
+
+
+def execute_merges(conn: sa.Connection, merges: Sequence[MergeRows]) -> None:
+    """Add a batch's contributions to the stored buckets of each of its meters.
+
+    SQLite: execute_merge for each (its writers hold the database lock). PostgreSQL,
+    where batches of one account merge concurrently (under the shared account lock): one
+    statement per meter and table, all rows of a batch as array parameters. Every
+    transaction takes the rows it updates in one global order — meter_rollups before
+    meter_distinct, meters by id, keys sorted — so two batches touching the same buckets
+    wait for each other and never deadlock; ON CONFLICT DO UPDATE then adds to the row
+    the other one committed (no update lost)."""
+    if conn.dialect.name != "postgresql":
+        for merge in merges:
+            execute_merge(conn, merge)
+        return
+    ordered = sorted((m for m in merges if m[1] or m[2]), key=_merge_meter)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for operator, rows, _ in ordered:
+            if rows:
+                cursor.execute(_MERGE_SETWISE[operator], _columns(rows, 6))
+        for _, _, distinct in ordered:
+            if distinct:
+                cursor.execute(_ADD_DISTINCT_SETWISE, _columns(distinct, 7))
+    finally:
+        cursor.close()
+
+
+def _merge_meter(merge: MergeRows) -> str:
+    first = merge[1][0] if merge[1] else merge[2][0]
+    return str(first[1])
+
+
+def _columns(rows: list[tuple[Any, ...]], key_end: int) -> list[Any]:
+    """Parameters of a set-wise statement: account_id, meter_id (shared by the rows), then
+    one list per remaining column, rows sorted by their key (columns 2 .. key_end)."""
+    ordered = sorted(rows, key=lambda r: r[2:key_end])
+    columns = list(zip(*ordered, strict=True))
+    return [rows[0][0], rows[0][1], *(list(c) for c in columns[2:])]
 
 
 def add_distinct(

@@ -1,9 +1,10 @@
 """Usage: a meter's value over a window, from rollups plus at most the partial hours at
 the window's edges; and the maintenance of those rollups (ingest, delete, backfill).
 
-Callers own the transaction. Deltas are merged inside the database (one upsert per
-batch), and an account's rebuilds (deletes, backfill) run while its events lock is held
-(events.repository.lock_account), so concurrent writers never lose an update.
+Callers own the transaction. Deltas are merged inside the database (a few set-wise upserts
+per batch: concurrent batches of one account add up, never lose an update), under the
+account's shared lock (events.repository.lock_account_shared); an account's rebuilds
+(deletes, backfill, drop) take the exclusive one (lock_account), so no merge interleaves.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -73,9 +74,9 @@ def plan_inserted(
 
 
 def apply_plan(conn: sa.Connection, plan: Plan) -> None:
-    """Merge the planned contributions into the stored buckets (inside the database)."""
-    for merge in plan:
-        repo.execute_merge(conn, merge)
+    """Merge the planned contributions into the stored buckets (inside the database).
+    Callers hold the account's shared lock (events.repository.lock_account_shared)."""
+    repo.execute_merges(conn, plan)
 
 
 def on_inserted(
