@@ -22,13 +22,16 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from meterline.contracts.windows import Unit
+from meterline.kit.amounts import DomainCheck
 from meterline.kit.errors import InvalidParameter
 from meterline.kit.ids import ID_PATTERN
 from meterline.kit.times import from_us, parse_instant, to_us
 
-NonNeg = Annotated[Decimal, Field(ge=0), WithJsonSchema({"type": "number", "minimum": 0})]
-Positive = Annotated[Decimal, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
-Percent = Annotated[Decimal, Field(ge=0, le=100), WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100})]
+NonNeg = Annotated[Decimal, Field(ge=0), DomainCheck, WithJsonSchema({"type": "number", "minimum": 0})]
+Positive = Annotated[Decimal, Field(gt=0), DomainCheck, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
+Percent = Annotated[
+    Decimal, Field(ge=0, le=100), DomainCheck, WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100})
+]
 Text = Annotated[str, Field(max_length=1024)]
 IdRef = Annotated[str, Field(pattern=ID_PATTERN)]
 

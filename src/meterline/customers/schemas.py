@@ -13,8 +13,10 @@ from pydantic import (
     field_validator,
 )
 
+from meterline.kit.amounts import DomainCheck
+
 Alias = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Amount = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+Amount = Annotated[Decimal, DomainCheck, WithJsonSchema({"type": "number"})]
 
 
 class CustomerSource(StrEnum):

@@ -37,6 +37,7 @@ from fastapi import FastAPI
 from meterline.consumption import service as consumption
 from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
+from meterline.kit.decimals import EXACT
 from meterline.kit.times import now_us
 from meterline.webhooks import repository as repo
 from meterline.webhooks import service
@@ -62,7 +63,7 @@ class Crossing:
 
 def crossed(threshold: Decimal | None, provisioned: Decimal, consumed: Decimal) -> bool:
     """consumed > 0 and consumed >= (threshold or 1) * provisioned."""
-    return consumed > 0 and consumed >= (threshold or ONE) * provisioned
+    return consumed > 0 and consumed >= EXACT.multiply(threshold or ONE, provisioned)
 
 
 def _key(line: LineInForce) -> str:
