@@ -114,7 +114,8 @@ def test_out_of_domain_amounts_are_400_with_param(api: TestClient) -> None:
         resp = post_number(api, "/credits/grant", {"customerId": cid, "creditAmount": "@N"}, v)
         assert resp.status_code == 400 and resp.json()["param"] == "creditAmount", resp.text
         day = {"year": 2026, "month": 1, "day": 2}
-        resp = post_number(api, "/measurements", {"customerId": cid, "meterId": meter["id"], "usageDate": day, "value": "@N"}, v)
+        measurement = {"customerId": cid, "meterId": meter["id"], "usageDate": day, "value": "@N"}
+        resp = post_number(api, "/measurements", measurement, v)
         assert resp.status_code == 400 and resp.json()["param"] == "value", resp.text
         line = f.usage_line(pid, units=10)
         line["pricing"]["price"] = "@N"
@@ -138,7 +139,7 @@ def test_numbers_json_cannot_hold_are_400_not_500(api: TestClient) -> None:
 
 def test_number_and_string_of_the_same_decimal_count_the_same(api: TestClient) -> None:
     """Failure 9: a long decimal as a string counts like the number; 1 + 1e-400 is refused."""
-    cid, pid = _setup(api)
+    cid, _ = _setup(api)
     long = "123456789012345678.123456789012345678"
     events = [
         event("n", ts="2026-01-10T00:00:00Z", name="tokens", v=Decimal(long)),
