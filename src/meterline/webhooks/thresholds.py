@@ -114,6 +114,21 @@ def _customer(
     return out
 
 
+# (account, customer) -> the failure last logged: a customer failing at every scan is
+# logged once (again when the error changes, or after it has recovered).
+_FAILING: dict[tuple[str, str], str] = {}
+
+
+def _failed(account_id: str, customer_id: str, exc: Exception) -> None:
+    what = f"{type(exc).__name__}: {exc}"[:500]
+    if _FAILING.get((account_id, customer_id)) == what:
+        return
+    if len(_FAILING) >= 10_000:
+        _FAILING.clear()
+    _FAILING[(account_id, customer_id)] = what
+    log.error("threshold_scan_customer_error", account_id=account_id, customer_id=customer_id, error=what)
+
+
 def pending(conn: sa.Connection, *, account_id: str, at_us: int) -> list[Crossing]:
     """The crossings of the account as of at_us not queued yet (reads only)."""
     overage = service.subscriptions_for(conn, account_id=account_id, event_type=OVERAGE)
@@ -125,7 +140,14 @@ def pending(conn: sa.Connection, *, account_id: str, at_us: int) -> list[Crossin
         by_customer.setdefault(line.customer_id, []).append(line)
     found: list[Crossing] = []
     for customer_id, lines in by_customer.items():
-        found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+        try:
+            found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+        except sa.exc.DBAPIError:
+            raise  # the transaction is broken: the account's pass fails (scan_all logs it)
+        except Exception as exc:  # one customer's failure never stops the others
+            _failed(account_id, customer_id, exc)
+        else:
+            _FAILING.pop((account_id, customer_id), None)
     keys: dict[tuple[str, str], list[str]] = {}
     for c in found:
         keys.setdefault((c.event_type, c.subscription_id), []).append(c.dedupe_key)
