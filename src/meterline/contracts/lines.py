@@ -247,6 +247,15 @@ def _check_price_commitment(commitment: Commitment | None, pricing: Any, where: 
         raise ValueError(f"a PRICE commitment{where} on PER_UNIT pricing needs pricing.price > 0")
 
 
+class ProductCloudProviderSettings(BaseModel):
+    """The official client's ProductCloudProviderSettings: typed fields, other keys kept."""
+
+    model_config = ConfigDict(extra="allow")
+    cloudProvider: Literal["AWS"] | None = None
+    cloudProviderMarketplaceId: str | None = Field(default=None, max_length=256)
+    dimension: str | None = Field(default=None, max_length=256)
+
+
 class ProductLine(Model):
     displayName: str = Field(min_length=1, max_length=1024)
     description: Text | None = None
@@ -259,7 +268,7 @@ class ProductLine(Model):
     commitment: Commitment | None = None
     paymentTerm: PaymentTerm | None = None
     isCalendarAligned: bool | None = None
-    cloudProviderSettings: dict[str, Any] | None = None
+    cloudProviderSettings: ProductCloudProviderSettings | None = None
 
     _pricing = field_validator("pricing", mode="wrap")(_untagged_errors)
 
