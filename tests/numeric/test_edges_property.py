@@ -141,7 +141,11 @@ def test_edge_values_through_every_write_then_every_read(api: TestClient, db: Da
         one = _get(api, f"/product-consumption/{pid}", customerId=cid, at=AT)["productConsumption"]
         assert one == entry
         assert _get(api, f"/product-consumption/{pid}", at=AT)["productConsumption"]["consumedAmount"] == consumed
-        listed = _get(api, "/invoices", limit=100, customerId=cid)["invoices"]
+        listed, page = [], {"hasMore": True, "nextCursor": None}
+        while page["hasMore"]:
+            cursor = {"cursor": page["nextCursor"]} if page["nextCursor"] else {}
+            page = _get(api, "/invoices", limit=100, customerId=cid, **cursor)
+            listed += page["invoices"]
         for invoice in [i for i in listed if i["id"] not in state["seen"]]:
             state["seen"].add(invoice["id"])
             again = _get(api, f"/invoices/{invoice['id']}")["invoice"]
