@@ -152,3 +152,22 @@ def test_number_and_string_of_the_same_decimal_count_the_same(api: TestClient) -
     resp = api.get(f"/customers/products-consumptions/{cid}", params={"at": AT})
     assert resp.status_code == 200
     assert resp.text.count("246913578024691356.246913578024691356") == 1
+
+
+def test_filters_compare_amounts_inside_the_domain(api: TestClient) -> None:
+    crit = {"field": "size", "operator": "LargerThan", "value": "1e999999999"}
+    body = {"name": "m", "eventName": "tokens", "aggregationMethod": {"operator": "Count"}}
+    resp = api.post("/meters", json={**body, "filter": {"conditions": [{"criterions": [crit]}]}})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["param"] == "filter.conditions[0].criterions[0].value"
+    crit["value"] = "10"
+    assert api.post("/meters", json={**body, "filter": {"conditions": [{"criterions": [crit]}]}}).status_code == 200
+    events = [
+        event("big", name="tokens", size="1e40"),  # compared by the filter: refused
+        event("ok", name="tokens", size=11),
+        event("free", name="tokens", other="1e40"),  # read by no meter: stored
+    ]
+    body = post_json(api, "/events", {"events": events}).json()
+    assert [e["ref"] for e in body["validEvents"]] == ["ok", "free"]
+    [invalid] = body["invalidEvents"]
+    assert invalid["event"]["ref"] == "big" and invalid["error"].startswith("data.size must be")
