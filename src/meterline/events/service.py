@@ -110,7 +110,9 @@ def screen(batch: Prepared, meters: list[dict[str, Any]]) -> None:
     batch.screened = keys
     by_name: dict[str, list[MeterSpec]] = {}
     for row in meters:
-        by_name.setdefault(row["event_name"], []).append(usage_service.spec_of(row))
+        spec = usage_service.spec_of(row)
+        if spec.reads_amounts:
+            by_name.setdefault(row["event_name"], []).append(spec)
     if not by_name:
         return
     keep: list[int] = []

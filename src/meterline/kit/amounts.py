@@ -57,6 +57,15 @@ def _why(value: Decimal) -> str | None:
     return None
 
 
+def plainly_inside(value: Decimal) -> bool:
+    """A fast sufficient test (the usual value of an event): finite, below the bound, and
+    written with at most 18 decimals. False does not mean outside (e.g. 1.50000...0)."""
+    if not (value.is_finite() and -LIMIT < value < LIMIT):
+        return False
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -SCALE
+
+
 def in_domain(value: Decimal) -> bool:
     return _why(value) is None
 

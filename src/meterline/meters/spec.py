@@ -48,11 +48,20 @@ class MeterSpec:
         if self.field is not None and self.operator in VALUED and self.passes(data):
             paths = (*paths, self.field)
         for path in paths:
+            value = lookup(data, path)
+            if type(value) is Decimal and amounts.plainly_inside(value):
+                continue  # the common case, without building an error
             try:
-                amounts.parse(lookup(data, path))
+                amounts.parse(value)
             except amounts.OutOfDomain as exc:
                 return f"data.{'.'.join(path)} {exc}"
         return None
+
+    @property
+    def reads_amounts(self) -> bool:
+        """Whether refusal() can ever refuse (False for Count and Distinct meters without a
+        numeric filter)."""
+        return bool(self.compared) or (self.field is not None and self.operator in VALUED)
 
     def distinct_value(self, data: Any) -> str | None:
         """Distinct: the canonical text of data[field]; None when missing or null."""
