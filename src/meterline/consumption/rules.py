@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
+from meterline.kit.decimals import EXACT
+
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
@@ -23,7 +25,9 @@ def usage_percentage(provisioned: Decimal, consumed: Decimal) -> Decimal:
     """consumed / provisioned * 100 rounded half-up to 2 decimals; provisioned 0: 0 if consumed 0, else 100."""
     if provisioned == 0:
         return Decimal(0) if consumed == 0 else HUNDRED
-    return (consumed * HUNDRED / provisioned).quantize(CENT, rounding=ROUND_HALF_UP)
+    # EXACT: up to 78 digits for domain amounts (docs/semantics.md "Numeric domain").
+    ratio = EXACT.divide(EXACT.multiply(consumed, HUNDRED), provisioned)
+    return ratio.quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def has_access(strategy: str | None, provisioned: Decimal, consumed: Decimal, credit_balance: Decimal) -> bool:
@@ -41,8 +45,8 @@ def figures(
     return Figures(
         provisioned=provisioned,
         consumed=consumed,
-        remaining=max(provisioned - consumed, Decimal(0)),
-        exceeded=max(consumed - provisioned, Decimal(0)),
+        remaining=max(EXACT.subtract(provisioned, consumed), Decimal(0)),
+        exceeded=max(EXACT.subtract(consumed, provisioned), Decimal(0)),
         usage_percentage=usage_percentage(provisioned, consumed),
         has_access=has_access(strategy, provisioned, consumed, credit_balance),
     )
@@ -71,8 +75,11 @@ def merge(lines: Sequence[LineShare]) -> Merged:
     if not lines:
         raise ValueError("nothing to merge")
     last = max(lines, key=lambda s: (s.contract_start_us, s.seq))
+    total = Decimal(0)
+    for s in lines:
+        total = EXACT.add(total, s.provisioned)
     return Merged(
-        provisioned=sum((s.provisioned for s in lines), Decimal(0)),
+        provisioned=total,
         window_start_us=last.window_start_us,
         window_end_us=last.window_end_us,
         strategies=tuple(s.strategy for s in lines),

@@ -19,6 +19,7 @@ from meterline.consumption import rules
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
 from meterline.customers import repository as customers_repo
+from meterline.kit.decimals import EXACT
 from meterline.kit.errors import NotFound
 from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
@@ -94,7 +95,7 @@ def _consumed(
         if operators[meter_id] in MEASURED_OPERATORS:
             for mid, day, amount in rows:
                 if mid == meter_id and start <= day < end:
-                    value += amount
+                    value = EXACT.add(value, amount)
         out.append(value)
     return out
 
@@ -135,8 +136,8 @@ def to_wire(product_id: str, name: str, provisioned: Decimal, consumed: Decimal,
         "consumedAmount": consumed,
         "usagePercentage": rules.usage_percentage(provisioned, consumed),
         "hasAccess": access,
-        "remainingAmount": max(provisioned - consumed, Decimal(0)),
-        "exceededAmount": max(consumed - provisioned, Decimal(0)),
+        "remainingAmount": max(EXACT.subtract(provisioned, consumed), Decimal(0)),
+        "exceededAmount": max(EXACT.subtract(consumed, provisioned), Decimal(0)),
     }
 
 
@@ -251,8 +252,8 @@ def for_product(
     for cid, group in by_customer.items():
         aliases = customers_repo.aliases_of(conn, account_id, cid)
         for e in _entries(conn, account_id, cid, aliases, group, at_us):
-            provisioned += e.provisioned
-            consumed += e.consumed
+            provisioned = EXACT.add(provisioned, e.provisioned)
+            consumed = EXACT.add(consumed, e.consumed)
             access = access or _access(e, _Balance(conn, account_id, cid))
             windows.append(e.window)
     # The account-wide total spans its customers' windows: earliest start, latest end.

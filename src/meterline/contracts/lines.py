@@ -22,13 +22,16 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from meterline.contracts.windows import Unit
+from meterline.kit.amounts import DomainCheck
 from meterline.kit.errors import InvalidParameter
 from meterline.kit.ids import ID_PATTERN
 from meterline.kit.times import from_us, parse_instant, to_us
 
-NonNeg = Annotated[Decimal, Field(ge=0), WithJsonSchema({"type": "number", "minimum": 0})]
-Positive = Annotated[Decimal, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
-Percent = Annotated[Decimal, Field(ge=0, le=100), WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100})]
+NonNeg = Annotated[Decimal, Field(ge=0), DomainCheck, WithJsonSchema({"type": "number", "minimum": 0})]
+Positive = Annotated[Decimal, Field(gt=0), DomainCheck, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
+Percent = Annotated[
+    Decimal, Field(ge=0, le=100), DomainCheck, WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100})
+]
 Text = Annotated[str, Field(max_length=1024)]
 IdRef = Annotated[str, Field(pattern=ID_PATTERN)]
 
@@ -244,6 +247,15 @@ def _check_price_commitment(commitment: Commitment | None, pricing: Any, where: 
         raise ValueError(f"a PRICE commitment{where} on PER_UNIT pricing needs pricing.price > 0")
 
 
+class ProductCloudProviderSettings(BaseModel):
+    """The official client's ProductCloudProviderSettings: typed fields, other keys kept."""
+
+    model_config = ConfigDict(extra="allow")
+    cloudProvider: Literal["AWS"] | None = None
+    cloudProviderMarketplaceId: str | None = Field(default=None, max_length=256)
+    dimension: str | None = Field(default=None, max_length=256)
+
+
 class ProductLine(Model):
     displayName: str = Field(min_length=1, max_length=1024)
     description: Text | None = None
@@ -256,7 +268,7 @@ class ProductLine(Model):
     commitment: Commitment | None = None
     paymentTerm: PaymentTerm | None = None
     isCalendarAligned: bool | None = None
-    cloudProviderSettings: dict[str, Any] | None = None
+    cloudProviderSettings: ProductCloudProviderSettings | None = None
 
     _pricing = field_validator("pricing", mode="wrap")(_untagged_errors)
 

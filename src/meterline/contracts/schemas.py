@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from meterline.contracts.lines import IdRef, Instant, Lines, ProductGroup, ProductLine, Text
+from meterline.customfields.schemas import CustomFieldEntry, CustomFieldValueEntry
 
 
 class ContractStatus(StrEnum):
@@ -30,8 +31,8 @@ class ContractCreate(Lines):
     accountManager: Text | None = None
     shouldProRateInvoices: bool | None = None
     autoRenewContract: bool | None = None
-    customFields: list[dict[str, Any]] | None = Field(default=None, max_length=200)
-    customFieldValues: list[dict[str, Any]] | None = Field(default=None, max_length=200)
+    customFields: list[CustomFieldEntry] | None = Field(default=None, max_length=200)
+    customFieldValues: list[CustomFieldValueEntry] | None = Field(default=None, max_length=200)
     status: ContractStatus | None = None
     purchaseOrder: Text | None = None
     currency: Any = None

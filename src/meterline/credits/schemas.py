@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from meterline.kit.amounts import DomainCheck
 from meterline.kit.ids import ID_PATTERN
 
-CreditAmount = Annotated[Decimal, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
+CreditAmount = Annotated[Decimal, Field(gt=0), DomainCheck, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
 
 
 class EntryType(StrEnum):

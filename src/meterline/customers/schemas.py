@@ -1,8 +1,9 @@
 """Customers on the wire: Vayu's CreateCustomerRequest fields, stored and returned as sent."""
 
+import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -13,8 +14,56 @@ from pydantic import (
     field_validator,
 )
 
+from meterline.customfields.schemas import CustomFieldEntry, OpenModel
+from meterline.kit.amounts import DomainCheck
+
 Alias = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Amount = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+Amount = Annotated[Decimal, DomainCheck, WithJsonSchema({"type": "number"})]
+
+
+# The official client's Contact checks these (vayu-py 0.3.11, openapi/models/contact.py).
+EMAIL_PATTERN = (
+    r"^(?!\.)[A-Za-z0-9_!#$%&'*+\/=?^`{|}~-]+(?:\.[A-Za-z0-9_!#$%&'*+\/=?^`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$"
+)
+PHONE_PATTERN = r"^\+?[1-9]\d{4,15}$"
+
+
+class Contact(OpenModel):
+    name: str | None = Field(default=None, max_length=1024)
+    email: str | None = Field(default=None, max_length=320)
+    title: str | None = Field(default=None, max_length=1024)
+    phone: str | None = Field(default=None, max_length=17)
+    receiveInvoiceEmail: bool | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        # Python's re: the pattern has a look-ahead, which pydantic's own patterns do not support.
+        if value is not None and not re.match(EMAIL_PATTERN, value):
+            raise ValueError("must be an email address")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(PHONE_PATTERN, value):
+            raise ValueError("must be a phone number: an optional +, then 5 to 16 digits, the first not 0")
+        return value
+
+
+class Address(OpenModel):
+    country: str | None = Field(default=None, max_length=1024)
+    city: str | None = Field(default=None, max_length=1024)
+    addressText: str | None = Field(default=None, max_length=4096)
+    state: str | None = Field(default=None, max_length=1024)
+    postalCode: str | None = Field(default=None, max_length=256)
+
+
+class CloudProviderSettings(OpenModel):
+    cloudProvider: Literal["AWS"] | None = None
+    cloudProviderMarketplaceId: str | None = Field(default=None, max_length=256)
+    customerIdentifier: str | None = Field(default=None, max_length=256)
 
 
 class CustomerSource(StrEnum):
@@ -50,19 +99,19 @@ class CustomerFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     aliases: list[Alias] | None = Field(default=None, max_length=100)
-    contacts: list[dict[str, Any]] | None = Field(default=None, max_length=100)
+    contacts: list[Contact] | None = Field(default=None, max_length=100)
     source: CustomerSource | None = None
     legalName: str | None = Field(default=None, max_length=1024)
     taxIds: list[str] | None = Field(default=None, max_length=50)
     taxId: str | None = Field(default=None, max_length=256)
-    cloudProviderSettings: dict[str, Any] | None = None
+    cloudProviderSettings: CloudProviderSettings | None = None
     externalId: str | None = Field(default=None, min_length=1, max_length=256)
     customerErpId: str | None = Field(default=None, max_length=256)
-    address: dict[str, Any] | None = None
+    address: Address | None = None
     salesForceAccountId: str | None = Field(default=None, max_length=256)
     dueDays: DueDays | None = None
     currency: Currency | None = None
-    customFields: list[dict[str, Any]] | None = Field(default=None, max_length=200)
+    customFields: list[CustomFieldEntry] | None = Field(default=None, max_length=200)
     subsidiary: str | None = Field(default=None, max_length=1024)
     totalOutstandingAmount: Amount | None = None
     openAmount: Amount | None = None

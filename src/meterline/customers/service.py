@@ -30,7 +30,7 @@ def _check_unique(
 
 
 def _dump(model: CustomerCreate | CustomerUpdate) -> dict[str, Any]:
-    return {k: v for k, v in model.model_dump(mode="python").items() if k in model.model_fields_set}
+    return model.model_dump(mode="python", exclude_unset=True)
 
 
 def create(conn: sa.Connection, *, account_id: str, data: CustomerCreate) -> dict[str, Any]:

@@ -20,10 +20,63 @@ class ValueType(StrEnum):
     Enum = "Enum"
 
 
+class IntegrationSource(StrEnum):
+    NetSuite = "NetSuite"
+    QuickBooks = "QuickBooks"
+    Stripe = "Stripe"
+    Salesforce = "Salesforce"
+    Hubspot = "Hubspot"
+    Vayu = "Vayu"
+    Slack = "Slack"
+    S3 = "S3"
+    Morning = "Morning"
+    Snowflake = "Snowflake"
+    Anrok = "Anrok"
+    Connact = "Connact"
+    Xero = "Xero"
+
+
+class IntegrationEntityType(StrEnum):
+    Account = "Account"
+    Invoice = "Invoice"
+    SalesOrder = "SalesOrder"
+    Item = "Item"
+    Deal = "Deal"
+    Company = "Company"
+    Opportunity = "Opportunity"
+
+
+class OpenModel(BaseModel):
+    """A nested object typed as the official client's model: its fields' types are checked
+    (the client parses them strictly), other keys are kept (its additional_properties)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CustomFieldEntry(OpenModel):
+    """A custom field carried on a customer or a contract (the client's CustomField)."""
+
+    vayuCustomFieldName: str = Field(max_length=256)
+    valueType: ValueType
+    integrationSource: IntegrationSource | None = None
+    integrationEntityType: IntegrationEntityType | None = None
+    fieldPath: str | None = Field(default=None, max_length=1024)
+    value: Any = None
+
+
+class CustomFieldValueEntry(OpenModel):
+    """A contract's custom field value (the client's CustomFieldValue)."""
+
+    customFieldDefinitionId: str = Field(max_length=256)
+    value: str | None = Field(default=None, max_length=1024)
+    fieldName: str | None = Field(default=None, max_length=256)
+
+
 class CustomFieldBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    integrationSource: str | None = Field(default=None, max_length=256)
-    integrationEntityType: Any = None
+    integrationSource: IntegrationSource | None = None
+    # vayu-py 0.3.11 cannot read a definition that has one (NameError in its from_dict).
+    integrationEntityType: IntegrationEntityType | None = None
     fieldPath: str | None = Field(default=None, max_length=1024)
     allowedValues: list[str] | None = Field(default=None, max_length=1000)
     defaultValue: str | None = Field(default=None, max_length=1024)

@@ -72,6 +72,8 @@ class Prepared:
     # when the meters are unchanged and no event turns out to be a duplicate).
     rows: list[repo.EventRow] | None = None
     rollups: tuple[usage_service.MeterKeys, usage_service.Plan] | None = None
+    # The meters the accepted events were screened against (see screen()).
+    screened: usage_service.MeterKeys | None = None
 
 
 def prepare(events: Any, *, limit: int = MAX_EVENTS) -> Prepared:
@@ -98,6 +100,35 @@ def prepare(events: Any, *, limit: int = MAX_EVENTS) -> Prepared:
     return Prepared(accepted, data_json, echo, invalid, now)
 
 
+def screen(batch: Prepared, meters: list[dict[str, Any]]) -> None:
+    """Move to `invalid` every accepted event that a live meter selecting it would read a
+    number outside the numeric domain from (kit/amounts.py): its neighbours are stored.
+    Events no meter reads are kept as sent."""
+    keys = usage_service.meter_keys(meters)
+    if batch.screened == keys:
+        return
+    batch.screened = keys
+    by_name: dict[str, list[MeterSpec]] = {}
+    for row in meters:
+        spec = usage_service.spec_of(row)
+        if spec.reads_amounts:
+            by_name.setdefault(row["event_name"], []).append(spec)
+    if not by_name:
+        return
+    keep: list[int] = []
+    for i, ev in enumerate(batch.accepted):
+        why = next((w for spec in by_name.get(ev.name, ()) if (w := spec.refusal(ev.data)) is not None), None)
+        if why is None:
+            keep.append(i)
+        else:
+            batch.invalid.append({"event": batch.echo[i], "error": why})
+    if len(keep) < len(batch.accepted):
+        batch.accepted = [batch.accepted[i] for i in keep]
+        batch.data_json = [batch.data_json[i] for i in keep]
+        batch.echo = [batch.echo[i] for i in keep]
+        batch.rows = batch.rollups = None
+
+
 def _inserted(accepted: list[ValidEvent]) -> list[tuple[int, str, str, str, Any]]:
     return [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
 
@@ -111,8 +142,9 @@ def plan_rollups(conn: sa.Connection, *, account_id: str, batch: Prepared) -> No
     """Build the batch's rows and rollup merges with the account's current meters, outside
     the write transaction (store() checks the meters again and recomputes if they changed)."""
     if batch.accepted:
-        batch.rows = _rows(account_id, batch)
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
+        screen(batch, meters)
+        batch.rows = _rows(account_id, batch)
         plan = usage_service.plan_inserted(account_id, meters, _inserted(batch.accepted))
         batch.rollups = (usage_service.meter_keys(meters), plan)
 
@@ -120,6 +152,10 @@ def plan_rollups(conn: sa.Connection, *, account_id: str, batch: Prepared) -> No
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     """Store a prepared batch and its rollups in the caller's transaction; refs already
     stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
+    if batch.accepted:
+        # The meters again: one created or changed since plan_rollups screens the batch anew.
+        meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
+        screen(batch, meters)
     accepted, invalid, echo = batch.accepted, list(batch.invalid), batch.echo
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
@@ -136,7 +172,6 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
         accepted, echo = [accepted[i] for i in keep], [echo[i] for i in keep]
         if not accepted:
             return {"validEvents": echo, "invalidEvents": invalid}
-    meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in accepted})
     planned = batch.rollups
     if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
         usage_service.apply_plan(conn, planned[1])
@@ -236,11 +271,16 @@ def dry_run(conn: sa.Connection, *, account_id: str, events: list[Any]) -> dict[
     meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in valid})
     docs = {row["id"]: jsonenc.loads(row["doc_text"]) for row in meters}
     out = []
-    for ev in valid:
+    for i, ev in enumerate(valid):
         values = []
         for row in meters:
             spec = usage_service.spec_of(row)
-            if row["event_name"] != ev.name or not spec.passes(ev.data):
+            if row["event_name"] != ev.name:
+                continue
+            why = spec.refusal(ev.data)
+            if why is not None:
+                raise BadRequest(f"events[{i}]: {why}", param=f"events[{i}]")
+            if not spec.passes(ev.data):
                 continue
             value = aggregate(spec, [Event(ev.name, ev.ts, ev.ref, ev.alias, ev.data)])
             values.append(

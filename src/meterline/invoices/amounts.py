@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+from meterline.kit.decimals import EXACT
 from meterline.kit.times import to_us
 
 CENT = Decimal("0.01")
@@ -37,17 +38,17 @@ def money(value: Fraction) -> Decimal:
     whole = cents.numerator // cents.denominator
     if (cents - whole) * 2 >= 1:
         whole += 1
-    out = Decimal(whole).scaleb(-2)
+    out = Decimal(whole).scaleb(-2, context=EXACT)
     return -out if value < 0 else out
 
 
 def money_down(value: Decimal) -> Decimal:
     """Round towards zero to 0.01 (used where rounding up could exceed a balance)."""
-    return value.quantize(CENT, rounding=ROUND_DOWN)
+    return value.quantize(CENT, rounding=ROUND_DOWN, context=EXACT)
 
 
 def quantize(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def instant_us(value: Any) -> int:

@@ -19,6 +19,7 @@ from meterline.invoices import sources, store
 from meterline.invoices.cycles import Cycle, closed_cycles, cycle_at, cycles
 from meterline.invoices.totals import InvoiceAmounts, compute_invoice
 from meterline.invoices.wire import BillingStatus, InvoiceMeta, billing_status, due_date, invoice_name, invoice_wire
+from meterline.kit.decimals import exact
 from meterline.kit.errors import InvalidParameter, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
@@ -94,6 +95,7 @@ def _issue(
     return Issued(row["id"], contract.id, cycle, amounts)
 
 
+@exact
 def catch_up(
     conn: sa.Connection, *, account_id: str, until: int, now: int, customer_id: str | None = None
 ) -> list[Issued]:
@@ -201,10 +203,12 @@ def _row(conn: sa.Connection, account_id: str, invoice_id: str, now: int) -> dic
     return row
 
 
+@exact
 def get(conn: sa.Connection, *, account_id: str, invoice_id: str, now: int) -> dict[str, Any]:
     return to_wire(conn, account_id, _row(conn, account_id, invoice_id, now), now)
 
 
+@exact
 def payment_status(conn: sa.Connection, *, account_id: str, invoice_id: str, now: int) -> dict[str, Any]:
     row = _row(conn, account_id, invoice_id, now)
     total = _amounts(conn, account_id, row).total
@@ -222,6 +226,7 @@ def payment_status(conn: sa.Connection, *, account_id: str, invoice_id: str, now
     return out
 
 
+@exact
 def list_page(
     conn: sa.Connection,
     *,

@@ -5,6 +5,7 @@ from typing import Any
 
 from meterline.invoices.cycles import Cycle
 from meterline.invoices.totals import InvoiceAmounts, LineAmounts
+from meterline.kit.decimals import EXACT
 
 
 def to_doc(amounts: InvoiceAmounts) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def to_doc(amounts: InvoiceAmounts) -> dict[str, Any]:
 
 def _d(value: Any) -> Decimal:
     """A money figure back from JSON (integers come back as int): exactly, with two places."""
-    return Decimal(value).quantize(Decimal("0.01"))
+    return Decimal(value).quantize(Decimal("0.01"), context=EXACT)
 
 
 def from_doc(doc: dict[str, Any]) -> InvoiceAmounts:

@@ -1,7 +1,9 @@
 """JSON in and out with exact decimals.
 
 In: msgspec with float_hook=Decimal, so `0.1` arrives as Decimal("0.1") from its text,
-never through a binary float; NaN/Infinity are not JSON and are rejected.
+never through a binary float; NaN/Infinity are not JSON and are rejected, and so are
+integers of more than 4300 digits and exponents beyond what Decimal holds (msgspec's and
+Python's limits), answered as a body that is not JSON.
 Out: orjson, with Decimals written as exact JSON numbers through orjson.Fragment
 (integers without a fraction, no exponent).
 """
@@ -26,6 +28,8 @@ def loads(data: bytes | str) -> Any:
         raise JSONDecodeError(str(exc)) from None
     except RecursionError:
         raise JSONDecodeError("JSON is nested too deeply") from None
+    except ArithmeticError:  # float_hook: an exponent beyond what Decimal holds (1e99999999999999999999)
+        raise JSONDecodeError("a number's exponent is out of range") from None
 
 
 def decimal_text(value: Decimal) -> str:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from meterline.kit.amounts import DomainCheck
 from meterline.kit.ids import ID_PATTERN
 
 
@@ -31,7 +32,7 @@ class MeasurementCreate(BaseModel):
     customerId: str = Field(pattern=ID_PATTERN)
     meterId: str = Field(pattern=ID_PATTERN)
     usageDate: UsageDate
-    value: Annotated[Decimal, Field(ge=0), WithJsonSchema({"type": "number", "minimum": 0})]
+    value: Annotated[Decimal, Field(ge=0), DomainCheck, WithJsonSchema({"type": "number", "minimum": 0})]
 
 
 class MeasurementOut(MeasurementCreate):

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from meterline.kit.decimals import EXACT
 from meterline.meters.spec import MeterSpec, compile_meter
 
-# Exact arithmetic: sums never round (28 digits is Python's default; amounts can be longer).
-EXACT = decimal.Context(prec=400, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
+# Exact arithmetic (kit.decimals.EXACT, re-exported here): sums never round.
+__all__ = ["EXACT", "ZERO", "Event", "aggregate", "average", "value_or_zero"]
 AVERAGE_QUANTUM = Decimal("1e-12")
 ZERO = Decimal(0)
 

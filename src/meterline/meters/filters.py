@@ -5,13 +5,13 @@ numbers or strings holding a decimal number (never booleans), an event passes a 
 if ANY condition holds and a condition holds if ALL its criterions hold.
 """
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from meterline.kit import amounts
 from meterline.kit.jsonenc import decimal_text
 
 CRITERION_OPERATORS = (
@@ -29,7 +29,7 @@ CRITERION_OPERATORS = (
     "DoesntExists",
 )
 
-_DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+NUMERIC_OPERATORS = frozenset(("LargerThan", "LowerThan", "LowerEqualTo", "LargerEqualTo"))
 MISSING: Any = object()
 
 Path = tuple[str, ...]
@@ -57,19 +57,11 @@ def lookup(data: Any, path: Path) -> Any:
 
 
 def as_number(value: Any) -> Decimal | None:
-    """A JSON number, or a string holding a decimal number; None otherwise (booleans too)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str) and len(value) <= 100 and _DECIMAL_RE.fullmatch(value):
-        try:
-            return Decimal(value)
-        except InvalidOperation:  # pragma: no cover - the regex admits only valid text
-            return None
-    return None
+    """A JSON number, or a string holding a decimal number, inside the numeric domain
+    (kit/amounts.py); None otherwise (booleans, other text, and numbers outside the
+    domain, which ingestion refuses for the meters that read them: stored before a
+    meter read them, they are "no usable value")."""
+    return amounts.read(value)
 
 
 def canonical(value: Any) -> str:
@@ -193,5 +185,11 @@ def validate_filter(filter_doc: Mapping[str, Any]) -> list[tuple[str, str]]:
             elif not isinstance(value, str) or not value:
                 problems.append((f"{where}.value", "must be a non-empty string"))
             # A numeric criterion with a non-numeric value is accepted: it never holds
-            # (SEMANTICS: "false when either side is not a number").
+            # (SEMANTICS: "false when either side is not a number"); a number outside the
+            # numeric domain is refused like any amount.
+            elif c.get("operator") in NUMERIC_OPERATORS:
+                try:
+                    amounts.parse(value)
+                except amounts.OutOfDomain as exc:
+                    problems.append((f"{where}.value", str(exc)))
     return problems

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from meterline.contracts.lines import Lines, PaymentTerm, ProductGroup, ProductLine
+from meterline.kit.amounts import DomainCheck
 
 
 class PlanStatus(StrEnum):
@@ -25,7 +26,7 @@ class BillingInterval(StrEnum):
 
 
 PlanDuration = Annotated[
-    Decimal, WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"enum": [-1]}]})
+    Decimal, DomainCheck, WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"enum": [-1]}]})
 ]
 
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from meterline.kit.amounts import DomainCheck
+
 MAX_URL_LENGTH = 2048
 _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
@@ -34,7 +36,7 @@ class NotificationEventType(StrEnum):
 
 
 Threshold = Annotated[
-    Decimal, Field(gt=0, le=1), WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1})
+    Decimal, Field(gt=0, le=1), DomainCheck, WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1})
 ]
 
 

@@ -37,6 +37,7 @@ from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
 from meterline.jobs.leader import run_as_leader, start_periodic
 from meterline.kit import metrics
+from meterline.kit.decimals import EXACT
 from meterline.kit.times import now_us
 from meterline.webhooks import repository as repo
 from meterline.webhooks import service
@@ -62,7 +63,7 @@ class Crossing:
 
 def crossed(threshold: Decimal | None, provisioned: Decimal, consumed: Decimal) -> bool:
     """consumed > 0 and consumed >= (threshold or 1) * provisioned."""
-    return consumed > 0 and consumed >= (threshold or ONE) * provisioned
+    return consumed > 0 and consumed >= EXACT.multiply(threshold or ONE, provisioned)
 
 
 def _key(line: LineInForce) -> str:
@@ -113,6 +114,21 @@ def _customer(
     return out
 
 
+# (account, customer) -> the failure last logged: a customer failing at every scan is
+# logged once (again when the error changes, or after it has recovered).
+_FAILING: dict[tuple[str, str], str] = {}
+
+
+def _failed(account_id: str, customer_id: str, exc: Exception) -> None:
+    what = f"{type(exc).__name__}: {exc}"[:500]
+    if _FAILING.get((account_id, customer_id)) == what:
+        return
+    if len(_FAILING) >= 10_000:
+        _FAILING.clear()
+    _FAILING[(account_id, customer_id)] = what
+    log.error("threshold_scan_customer_error", account_id=account_id, customer_id=customer_id, error=what)
+
+
 def pending(conn: sa.Connection, *, account_id: str, at_us: int) -> list[Crossing]:
     """The crossings of the account as of at_us not queued yet (reads only)."""
     overage = service.subscriptions_for(conn, account_id=account_id, event_type=OVERAGE)
@@ -124,7 +140,14 @@ def pending(conn: sa.Connection, *, account_id: str, at_us: int) -> list[Crossin
         by_customer.setdefault(line.customer_id, []).append(line)
     found: list[Crossing] = []
     for customer_id, lines in by_customer.items():
-        found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+        try:
+            found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+        except sa.exc.DBAPIError:
+            raise  # the transaction is broken: the account's pass fails (scan_all logs it)
+        except Exception as exc:  # one customer's failure never stops the others
+            _failed(account_id, customer_id, exc)
+        else:
+            _FAILING.pop((account_id, customer_id), None)
     keys: dict[tuple[str, str], list[str]] = {}
     for c in found:
         keys.setdefault((c.event_type, c.subscription_id), []).append(c.dedupe_key)
