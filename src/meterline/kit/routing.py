@@ -5,6 +5,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from meterline.kit import jsonenc
@@ -33,8 +34,9 @@ class DecimalRoute(APIRoute):
         return route_handler
 
 
-class JSONResp(Response):
-    media_type = "application/json"
+class JSONResp(JSONResponse):
+    """A JSONResponse (so the OpenAPI document shows the route's response_model) encoded
+    by kit.jsonenc: exact decimals, orjson speed."""
 
     def render(self, content: Any) -> bytes:
         return jsonenc.dumps(content)
