@@ -23,7 +23,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 REF = "#/components/schemas/"
@@ -33,12 +33,22 @@ def _enum(value: str) -> Any:
     return Field(json_schema_extra={"enum": [value]})
 
 
+def _no_defaults(schema: dict[str, Any]) -> None:
+    # An optional field is absent, never null: its schema has no `default: null`.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class _ErrorBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_no_defaults)
+
+
 class ParamProblem(BaseModel):
     param: str = Field(description="The parameter that failed validation")
     message: str = Field(description="Why validation failed for this parameter")
 
 
-class ValidationErrorResponse(BaseModel):
+class ValidationErrorResponse(_ErrorBody):
     """400. code: parameter_missing, parameter_invalid, validation_failed or bad_request."""
 
     type: Literal["invalid_request_error"] = _enum("invalid_request_error")
@@ -50,38 +60,38 @@ class ValidationErrorResponse(BaseModel):
     )
 
 
-class UnauthorizedErrorResponse(BaseModel):
+class UnauthorizedErrorResponse(_ErrorBody):
     type: Literal["authentication_error"] = _enum("authentication_error")
     code: Literal["authentication_failed"] = _enum("authentication_failed")
     message: str = Field(description="Human-readable error explanation")
 
 
-class NotFoundErrorResponse(BaseModel):
+class NotFoundErrorResponse(_ErrorBody):
     type: Literal["invalid_request_error"] = _enum("invalid_request_error")
     code: Literal["resource_not_found"] = _enum("resource_not_found")
     message: str = Field(description="Human-readable error explanation")
     param: str | SkipJsonSchema[None] = Field(default=None, description="The parameter naming the missing resource")
 
 
-class ConflictErrorResponse(BaseModel):
+class ConflictErrorResponse(_ErrorBody):
     type: Literal["invalid_request_error"] = _enum("invalid_request_error")
     code: Literal["resource_already_exists"] = _enum("resource_already_exists")
     message: str = Field(description="Human-readable error explanation")
 
 
-class RequestTooLongErrorResponse(BaseModel):
+class RequestTooLongErrorResponse(_ErrorBody):
     type: Literal["invalid_request_error"] = _enum("invalid_request_error")
     code: Literal["request_too_large"] = _enum("request_too_large")
     message: str = Field(description="Human-readable error explanation")
 
 
-class RateLimitErrorResponse(BaseModel):
+class RateLimitErrorResponse(_ErrorBody):
     type: Literal["rate_limit_error"] = _enum("rate_limit_error")
     code: Literal["rate_limit_exceeded"] = _enum("rate_limit_exceeded")
     message: str = Field(description="Human-readable error explanation")
 
 
-class InternalServerErrorResponse(BaseModel):
+class InternalServerErrorResponse(_ErrorBody):
     type: Literal["api_error"] = _enum("api_error")
     code: Literal["internal_error"] = _enum("internal_error")
     message: str = Field(description="Human-readable error explanation")
