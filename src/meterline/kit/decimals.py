@@ -6,6 +6,9 @@ kept exactly; 60 digits leaves room for sums of millions of such values).
 """
 
 import decimal
+from typing import Annotated
+
+from pydantic import WithJsonSchema
 
 PRECISION = 60
 
@@ -17,3 +20,8 @@ def configure() -> None:
 
 
 configure()
+
+
+# A Decimal the wire carries as a JSON number (kit.jsonenc writes it exactly); pydantic
+# would document it as a string.
+Number = Annotated[decimal.Decimal, WithJsonSchema({"type": "number"})]
