@@ -169,13 +169,18 @@ def test_enums_and_required_fields_are_vayus(doc: dict[str, Any]) -> None:
                 if not any(f.startswith(open_[:-1]) for open_ in fields if open_.endswith("*"))
             }
             assert not missing, (key, "answer lacks the client's required fields", missing)
+        for param in op.get("parameters", []):
+            values = theirs.param_enums.get(vayu.snake(param["name"]))
+            if values is not None:
+                assert set(_schema_enums(doc, {"properties": {"p": param["schema"]}})["p"]) == values, (key, param)
+                compared.add(param["name"])
         for model, schema in pairs:
             ours = _schema_enums(doc, schema)
             for path, values in vayu.enums(model).items():
                 if path in ours:
                     assert ours[path] == values, (key, path, ours[path] ^ values)
                     compared.add(path.rsplit(".", 1)[-1])
-    assert {"operator", "overageStrategy", "status", "paymentTerm", "valueType"} <= compared
+    assert {"operator", "overageStrategy", "status", "paymentTerm", "valueType", "integrationType"} <= compared
 
 
 def test_every_reference_resolves(doc: dict[str, Any]) -> None:

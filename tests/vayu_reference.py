@@ -30,6 +30,7 @@ class ClientOperation:
     path: str
     responses: dict[str, str]  # status -> model name ("None"/"object" when untyped)
     body: type[BaseModel] | None
+    param_enums: dict[str, set[str]]  # snake_case parameter name -> enum values
 
 
 def snake(operation_id: str) -> str:
@@ -63,9 +64,16 @@ def operations() -> dict[tuple[str, str], ClientOperation]:
             path = re.search(r"resource_path='([^']+)'", build)
             assert method and path, name
             responses = dict(re.findall(r"'(\d{3})': \"?(\w+)\"?", inspect.getsource(fn)))
-            bodies = [t for p in inspect.signature(fn).parameters.values() for t in _leaves(p.annotation)]
+            params = inspect.signature(fn).parameters.values()
+            bodies = [t for p in params for t in _leaves(p.annotation)]
             body = next((t for t in bodies if _is_model(t)), None)
-            op = ClientOperation(name, method.group(1).lower(), path.group(1), responses, body)
+            param_enums = {
+                p.name: {str(m.value) for m in t}
+                for p in params
+                for t in _leaves(p.annotation)
+                if isinstance(t, type) and issubclass(t, Enum)
+            }
+            op = ClientOperation(name, method.group(1).lower(), path.group(1), responses, body, param_enums)
             out[(op.method, op.path)] = op
     return out
 

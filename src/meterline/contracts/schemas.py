@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from meterline.contracts.lines import IdRef, Instant, Lines, ProductGroup, ProductLine, Text
+from meterline.customers.schemas import IntegrationType as IntegrationType  # one enum for both lookups
 
 
 class ContractStatus(StrEnum):
@@ -16,22 +17,6 @@ class ContractStatus(StrEnum):
     Terminated = "Terminated"
     PendingTermination = "PendingTermination"
     Error = "Error"
-
-
-class IntegrationType(StrEnum):
-    Hubspot = "Hubspot"
-    Stripe = "Stripe"
-    NetSuite = "NetSuite"
-    Salesforce = "Salesforce"
-    QuickBooks = "QuickBooks"
-    Slack = "Slack"
-    S3 = "S3"
-    Vayu = "Vayu"
-    Morning = "Morning"
-    Anrok = "Anrok"
-    Snowflake = "Snowflake"
-    Connact = "Connact"
-    Xero = "Xero"
 
 
 class ContractCreate(Lines):

@@ -115,6 +115,8 @@ class ListCustomersResponse(BaseModel):
 
 
 class IntegrationType(StrEnum):
+    """Vayu's integration types (customers and contracts are looked up by them)."""
+
     Hubspot = "Hubspot"
     Stripe = "Stripe"
     NetSuite = "NetSuite"
@@ -125,6 +127,9 @@ class IntegrationType(StrEnum):
     Vayu = "Vayu"
     Morning = "Morning"
     Anrok = "Anrok"
+    Snowflake = "Snowflake"
+    Connact = "Connact"
+    Xero = "Xero"
 
 
 class CustomerRelationCreate(BaseModel):
