@@ -20,13 +20,26 @@ tests/test_openapi.py fails for an operation whose 200 is untyped or which decla
 """
 
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
+from meterline.kit.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    InternalError,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+)
+
 REF = "#/components/schemas/"
+# An optional text field: absent when unset, never null (so no null in its schema).
+OptionalText: TypeAlias = str | SkipJsonSchema[None]
 
 
 def _enum(value: str) -> Any:
@@ -51,51 +64,33 @@ class ParamProblem(BaseModel):
 class ValidationErrorResponse(_ErrorBody):
     """400. code: parameter_missing, parameter_invalid, validation_failed or bad_request."""
 
-    type: Literal["invalid_request_error"] = _enum("invalid_request_error")
+    type: str = _enum(BadRequest.type)
     code: str = Field(description="Specific machine-readable error code")
     message: str = Field(description="Human-readable error explanation")
-    param: str | SkipJsonSchema[None] = Field(default=None, description="Single parameter that failed validation")
+    param: OptionalText = Field(default=None, description="Single parameter that failed validation")
     params: list[ParamProblem] | SkipJsonSchema[None] = Field(
         default=None, description="Multiple parameters that failed validation"
     )
 
 
-class UnauthorizedErrorResponse(_ErrorBody):
-    type: Literal["authentication_error"] = _enum("authentication_error")
-    code: Literal["authentication_failed"] = _enum("authentication_failed")
-    message: str = Field(description="Human-readable error explanation")
+def _error_model(name: str, error: type[ApiError], param: str | None = None) -> type[BaseModel]:
+    """The seed's shape of an error whose type and code are fixed (those of kit.errors)."""
+    fields: dict[str, Any] = {
+        "type": (str, _enum(error.type)),
+        "code": (str, _enum(error.code)),
+        "message": (str, Field(description="Human-readable error explanation")),
+    }
+    if param is not None:
+        fields["param"] = (OptionalText, Field(default=None, description=param))
+    return create_model(name, __base__=_ErrorBody, **fields)
 
 
-class NotFoundErrorResponse(_ErrorBody):
-    type: Literal["invalid_request_error"] = _enum("invalid_request_error")
-    code: Literal["resource_not_found"] = _enum("resource_not_found")
-    message: str = Field(description="Human-readable error explanation")
-    param: str | SkipJsonSchema[None] = Field(default=None, description="The parameter naming the missing resource")
-
-
-class ConflictErrorResponse(_ErrorBody):
-    type: Literal["invalid_request_error"] = _enum("invalid_request_error")
-    code: Literal["resource_already_exists"] = _enum("resource_already_exists")
-    message: str = Field(description="Human-readable error explanation")
-
-
-class RequestTooLongErrorResponse(_ErrorBody):
-    type: Literal["invalid_request_error"] = _enum("invalid_request_error")
-    code: Literal["request_too_large"] = _enum("request_too_large")
-    message: str = Field(description="Human-readable error explanation")
-
-
-class RateLimitErrorResponse(_ErrorBody):
-    type: Literal["rate_limit_error"] = _enum("rate_limit_error")
-    code: Literal["rate_limit_exceeded"] = _enum("rate_limit_exceeded")
-    message: str = Field(description="Human-readable error explanation")
-
-
-class InternalServerErrorResponse(_ErrorBody):
-    type: Literal["api_error"] = _enum("api_error")
-    code: Literal["internal_error"] = _enum("internal_error")
-    message: str = Field(description="Human-readable error explanation")
-
+UnauthorizedErrorResponse = _error_model("UnauthorizedErrorResponse", Unauthorized)
+NotFoundErrorResponse = _error_model("NotFoundErrorResponse", NotFound, "The parameter naming the missing resource")
+ConflictErrorResponse = _error_model("ConflictErrorResponse", Conflict)
+RequestTooLongErrorResponse = _error_model("RequestTooLongErrorResponse", TooLarge)
+RateLimitErrorResponse = _error_model("RateLimitErrorResponse", RateLimited)
+InternalServerErrorResponse = _error_model("InternalServerErrorResponse", InternalError)
 
 ERROR_MODELS: dict[int, type[BaseModel]] = {
     400: ValidationErrorResponse,
