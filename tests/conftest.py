@@ -30,6 +30,27 @@ PG_ADMIN_URL = os.environ.get("METERLINE_TEST_PG_URL", "postgresql+psycopg://pos
 BACKENDS = ["sqlite", "postgres"]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, in one line, when the PostgreSQL the `[postgres]` tests need is not
+    reachable (rather than one error per test). Checked once, by the controlling process."""
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: its controller checked
+        return
+    engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        url = sa.make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+        # A UsageError: pytest prints it once ("ERROR: ...") and exits 4; pytest.exit() would print it twice.
+        raise pytest.UsageError(
+            f"PostgreSQL is unreachable at METERLINE_TEST_PG_URL={url} ({reason}): start it, "
+            "or set METERLINE_TEST_PG_URL to a reachable database (see README)."
+        ) from None
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

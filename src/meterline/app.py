@@ -5,13 +5,14 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from meterline import __version__
 from meterline.auth import service as auth_service
 from meterline.auth import tokens
 from meterline.config import Settings
 from meterline.db.engine import Database, open_database
-from meterline.kit import handlers, metrics
+from meterline.kit import handlers, metrics, openapi
 from meterline.kit.auth import AuthState
 from meterline.kit.middleware import RequestContext
 from meterline.kit.ratelimit import Limiter, LocalBucket, RedisBucket
@@ -50,7 +51,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                 database.dispose()
             metrics.mark_process_dead()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load swagger-ui and redoc from the installed
+    # fastapi-offline package (mounted at /static-offline-docs), never from a CDN.
+    app = FastAPIOffline(
         title="Vayu API",
         version="1.0.0",
         summary=f"Meterline {__version__}: a self-hostable server of the Vayu API",
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         limiter=_limiter(settings),
     )
     handlers.install(app)
+    openapi.install(app)
     for router in ROUTERS():
         app.include_router(router)
     app.add_middleware(

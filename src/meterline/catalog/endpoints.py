@@ -14,6 +14,7 @@ from meterline.catalog.schemas import (
 )
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
@@ -25,6 +26,7 @@ ProductId = PathId
 @router.post(
     "/catalogProducts",
     operation_id="createCatalogProduct",
+    responses=errors(404),
     response_model=CatalogProductResponse,
     summary="Create Catalog product",
 )

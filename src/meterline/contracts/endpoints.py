@@ -16,6 +16,7 @@ from meterline.customers.schemas import IntegrationType
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.ids import ID_PATTERN
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
@@ -24,7 +25,13 @@ router = make_router(tags=["contracts"])
 ContractId = PathId
 
 
-@router.post("/contracts", operation_id="createContract", response_model=ContractResponse, summary="Create Contract")
+@router.post(
+    "/contracts",
+    operation_id="createContract",
+    responses=errors(404),
+    response_model=ContractResponse,
+    summary="Create Contract",
+)
 def create_contract(body: ContractCreate, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"contract": service.create(conn, account_id=account.account_id, data=body)})
 

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from meterline.contracts.lines import IdRef, Instant, Lines, ProductGroup, ProductLine, Text
+from meterline.customers.schemas import IntegrationType as IntegrationType  # one enum for both lookups
 from meterline.customfields.schemas import CustomFieldEntry, CustomFieldValueEntry
 
 

@@ -9,6 +9,7 @@ from meterline.credits.schemas import CreditEntryResponse, CreditsRequest, ListC
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.ids import ID_PATTERN
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, make_router, ok
 
@@ -22,6 +23,7 @@ def _answer(conn: Conn, account_id: str, customer_id: str, entry: dict[str, obje
 @router.post(
     "/credits/grant",
     operation_id="grantCredits",
+    responses=errors(404),
     response_model=CreditEntryResponse,
     summary="Grant credits to a customer credit ledger",
 )
@@ -34,6 +36,7 @@ def grant_credits(body: CreditsRequest, conn: Conn, account: CurrentAccount) -> 
 @router.post(
     "/credits/deduct",
     operation_id="deductCredits",
+    responses=errors(404),
     response_model=CreditEntryResponse,
     summary="Deduct credits from customer credit ledger",
 )
@@ -46,6 +49,7 @@ def deduct_credits(body: CreditsRequest, conn: Conn, account: CurrentAccount) ->
 @router.get(
     "/credits",
     operation_id="listCreditLedgerEntries",
+    responses=errors(404),
     response_model=ListCreditLedgerEntriesResponse,
     summary="Retrieve credit ledger entries for customer.",
 )

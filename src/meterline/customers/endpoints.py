@@ -17,6 +17,7 @@ from meterline.customers.schemas import (
 )
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 
@@ -25,7 +26,13 @@ router = make_router(tags=["customers"])
 CustomerId = PathId
 
 
-@router.post("/customers", operation_id="createCustomer", response_model=CustomerResponse, summary="Create Customer")
+@router.post(
+    "/customers",
+    operation_id="createCustomer",
+    responses=errors(409),
+    response_model=CustomerResponse,
+    summary="Create Customer",
+)
 def create_customer(body: CustomerCreate, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"customer": service.create(conn, account_id=account.account_id, data=body)})
 
@@ -65,7 +72,11 @@ def get_customer(customerId: CustomerId, conn: Conn, account: CurrentAccount) ->
 
 
 @router.put(
-    "/customers/{customerId}", operation_id="updateCustomer", response_model=CustomerResponse, summary="Update Customer"
+    "/customers/{customerId}",
+    operation_id="updateCustomer",
+    responses=errors(409),
+    response_model=CustomerResponse,
+    summary="Update Customer",
 )
 def update_customer(customerId: CustomerId, body: CustomerUpdate, conn: Conn, account: CurrentAccount) -> JSONResp:
     customer = service.update(conn, account_id=account.account_id, customer_id=customerId.lower(), data=body)
@@ -103,6 +114,7 @@ def get_by_integration(
 @router.post(
     "/customer-relations",
     operation_id="createCustomerRelation",
+    responses=errors(404, 409),
     response_model=CustomerRelationResponse,
     summary="Create Customer relation",
 )

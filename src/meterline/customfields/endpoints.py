@@ -9,6 +9,7 @@ from meterline.customfields.schemas import (
     CustomFieldCreate,
     CustomFieldResponse,
     CustomFieldUpdate,
+    DeleteCustomFieldResponse,
     ListCustomFieldsResponse,
 )
 from meterline.db.session import Conn
@@ -41,6 +42,8 @@ def update_field(customFieldId: FieldId, body: CustomFieldUpdate, conn: Conn, ac
     return ok({"customField": field})
 
 
-@router.delete("/customFields/{customFieldId}", operation_id="deleteCustomField", response_model=CustomFieldResponse)
+@router.delete(
+    "/customFields/{customFieldId}", operation_id="deleteCustomField", response_model=DeleteCustomFieldResponse
+)
 def delete_field(customFieldId: FieldId, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"customField": service.delete(conn, account_id=account.account_id, field_id=customFieldId.lower())})

@@ -113,8 +113,16 @@ class CustomFieldOut(CustomFieldCreate):
     updatedAt: str
 
 
+class DeletedCustomFieldOut(CustomFieldOut):
+    deletedAt: str
+
+
 class CustomFieldResponse(BaseModel):
     customField: CustomFieldOut
+
+
+class DeleteCustomFieldResponse(BaseModel):
+    customField: DeletedCustomFieldOut
 
 
 class ListCustomFieldsResponse(BaseModel):

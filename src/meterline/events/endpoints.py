@@ -26,18 +26,14 @@ from meterline.events.schemas import (
 from meterline.kit import jsonenc, metrics
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import BadRequest
+from meterline.kit.openapi import json_body
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, make_router, ok
 from meterline.kit.times import parse_instant, to_us
 
 router = make_router(tags=["events"])
 
-_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SendEventsRequest"}}},
-    }
-}
+_BODY_DOC = json_body(SendEventsRequest)
 
 
 async def _decode(request: Request) -> Any:

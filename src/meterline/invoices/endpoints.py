@@ -17,6 +17,7 @@ from meterline.invoices.schemas import InvoicePaymentStatusResponse, InvoiceResp
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import InvalidParameter
 from meterline.kit.ids import ID_PATTERN
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.kit.times import now_us, parse_instant, to_us
@@ -30,7 +31,13 @@ def _instant(value: str | None, param: str) -> int | None:
     return None if value is None else to_us(parse_instant(value, param=param))
 
 
-@router.get("/invoices", operation_id="listInvoices", response_model=ListInvoicesResponse, summary="List invoices")
+@router.get(
+    "/invoices",
+    operation_id="listInvoices",
+    responses=errors(404),
+    response_model=ListInvoicesResponse,
+    summary="List invoices",
+)
 def list_invoices(
     db: Annotated[Database, Depends(get_db)],
     account: CurrentAccount,

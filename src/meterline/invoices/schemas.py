@@ -1,17 +1,17 @@
 """Response models (for the OpenAPI document only: endpoints answer plain dicts)."""
 
-from decimal import Decimal
-
 from pydantic import BaseModel
+
+from meterline.kit.decimals import Number
 
 
 class RevenueBreakdown(BaseModel):
-    total: Decimal
-    subtotal: Decimal
-    overage: Decimal
-    discount: Decimal
-    creditsUsed: Decimal
-    tax: Decimal
+    total: Number
+    subtotal: Number
+    overage: Number
+    discount: Number
+    creditsUsed: Number
+    tax: Number
 
 
 class LineItemOut(BaseModel):
@@ -35,7 +35,7 @@ class InvoiceOut(BaseModel):
     billingStatus: str
     dueDate: str | None
     lineItems: list[LineItemOut]
-    amount: Decimal
+    amount: Number
     createdAt: str
     updatedAt: str
 
@@ -54,8 +54,8 @@ class ListInvoicesResponse(BaseModel):
 class InvoicePaymentStatusResponse(BaseModel):
     invoiceId: str
     billingStatus: str
-    amountDue: Decimal
-    amountPaid: Decimal
-    total: Decimal
+    amountDue: Number
+    amountPaid: Number
+    total: Number
     dueDate: str | None = None
     paidAt: str | None = None

@@ -17,7 +17,9 @@ can produce far from overflow.
 import decimal
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
+
+from pydantic import WithJsonSchema
 
 PRECISION = 60
 EXACT = decimal.Context(prec=400, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
@@ -46,3 +48,8 @@ def configure() -> None:
 
 
 configure()
+
+
+# A Decimal the wire carries as a JSON number (kit.jsonenc writes it exactly); pydantic
+# would document it as a string.
+Number = Annotated[decimal.Decimal, WithJsonSchema({"type": "number"})]

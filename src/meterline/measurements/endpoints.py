@@ -7,6 +7,7 @@ from fastapi import Depends, Query
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.ids import ID_PATTERN
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.measurements import service
@@ -23,7 +24,11 @@ MeasurementId = PathId
 
 
 @router.post(
-    "/measurements", operation_id="createMeasurement", response_model=MeasurementResponse, summary="Create Measurement"
+    "/measurements",
+    operation_id="createMeasurement",
+    responses=errors(404),
+    response_model=MeasurementResponse,
+    summary="Create Measurement",
 )
 def create_measurement(body: MeasurementCreate, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"measurement": service.upsert(conn, account_id=account.account_id, data=body)})

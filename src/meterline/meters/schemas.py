@@ -1,16 +1,19 @@
 """Meters on the wire: Vayu's Meter / UpdateMeterRequest fields.
 
 Operator names are checked by the service (400 with param `aggregationMethod.operator`)
-so that every meter problem is reported the same way.
+so that every meter problem is reported the same way; the document lists them as enums.
 """
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from meterline.meters.filters import CRITERION_OPERATORS
+from meterline.meters.spec import OPERATORS
 
 
 class Criterion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     field: str = Field(min_length=1, max_length=512)
-    operator: str
+    operator: str = Field(json_schema_extra={"enum": list(CRITERION_OPERATORS)})
     value: str | None = Field(default=None, max_length=4096)
 
 
@@ -26,7 +29,7 @@ class Filter(BaseModel):
 
 class AggregationMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    operator: str
+    operator: str = Field(json_schema_extra={"enum": list(OPERATORS)})
     field: str | None = Field(default=None, max_length=512)
     instanceKey: str | None = Field(default=None, max_length=512)
 

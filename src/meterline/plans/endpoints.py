@@ -6,6 +6,7 @@ from fastapi import Depends
 
 from meterline.db.session import Conn
 from meterline.kit.auth import CurrentAccount
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.plans import service
@@ -16,7 +17,9 @@ router = make_router(tags=["plans"])
 PlanId = PathId
 
 
-@router.post("/plans", operation_id="createPlan", response_model=PlanResponse, summary="Create Plan")
+@router.post(
+    "/plans", operation_id="createPlan", responses=errors(404), response_model=PlanResponse, summary="Create Plan"
+)
 def create_plan(body: PlanCreate, conn: Conn, account: CurrentAccount) -> JSONResp:
     return ok({"plan": service.create(conn, account_id=account.account_id, data=body)})
 

@@ -7,6 +7,7 @@ from fastapi import Depends, Query, Request, Response
 from meterline.db.engine import Database
 from meterline.db.session import Conn, get_db
 from meterline.kit.auth import CurrentAccount
+from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
 from meterline.webhooks import keys, service
@@ -27,7 +28,11 @@ PEM_TYPE = "application/x-pem-file"
 
 
 @router.post(
-    "/webhook", operation_id="webhookSubscribe", response_model=WebhookResponse, summary="Subscribe to webhooks"
+    "/webhook",
+    operation_id="webhookSubscribe",
+    responses=errors(409),
+    response_model=WebhookResponse,
+    summary="Subscribe to webhooks",
 )
 def subscribe(body: WebhookSubscribe, conn: Conn, account: CurrentAccount, request: Request) -> JSONResp:
     allowed = request.app.state.settings.webhook_allowed_networks

@@ -75,7 +75,7 @@ class WebhookOut(BaseModel):
     id: str
     callbackUrl: str
     eventType: NotificationEventType
-    threshold: Annotated[Decimal | None, WithJsonSchema({"type": "number", "nullable": True})] = None
+    threshold: Annotated[Decimal | None, WithJsonSchema({"type": ["number", "null"]})] = None
     createdAt: str
     updatedAt: str
 
