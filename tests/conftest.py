@@ -73,6 +73,7 @@ def settings(database_url: str) -> Settings:
         rate_limit_per_second=100_000,
         rate_limit_burst=100_000,
         key_status_ttl_seconds=0.5,
+        invoice_grace_seconds=0,  # tests of the grace (tests/invoices/test_grace.py) set their own
     )
 
 

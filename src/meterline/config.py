@@ -20,6 +20,8 @@ class Settings:
     key_status_ttl_seconds: float = 2.0
     background_jobs: bool = True
     log_level: str = "INFO"
+    invoice_grace_seconds: float = 3600.0
+    renewal_notice_days: int = 30
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -32,4 +34,6 @@ class Settings:
             key_status_ttl_seconds=float(_env("METERLINE_KEY_STATUS_TTL_SECONDS", "2") or 2),
             background_jobs=(_env("METERLINE_BACKGROUND_JOBS", "1") or "1") not in ("0", "false", "no"),
             log_level=_env("METERLINE_LOG_LEVEL", "INFO") or "INFO",
+            invoice_grace_seconds=float(_env("METERLINE_INVOICE_GRACE_SECONDS", "3600") or 3600),
+            renewal_notice_days=int(_env("METERLINE_RENEWAL_NOTICE_DAYS", "30") or 30),
         )

@@ -53,17 +53,17 @@ def get_by_salesforce_id(conn: sa.Connection, account_id: str, opportunity_id: s
 
 
 _STARTED = (
-    "SELECT id, seq, customer_id, status, start_us, end_us, terminated_at, doc FROM contracts "
+    "SELECT id, seq, customer_id, status, start_us, end_us, terminated_at, created_at, doc FROM contracts "
     "WHERE account_id = ? AND deleted_at IS NULL AND start_us <= ?"
 )
-_STARTED_KEYS = ("id", "seq", "customer_id", "status", "start_us", "end_us", "terminated_at")
+_STARTED_KEYS = ("id", "seq", "customer_id", "status", "start_us", "end_us", "terminated_at", "created_at")
 
 
 def started_by(
     conn: sa.Connection, account_id: str, *, at_us: int, customer_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Live contracts (of one customer, or all) that started at or before at_us, in creation
-    order: id, seq, customer_id, status, start_us, end_us, terminated_at and doc (parsed
+    order: id, seq, customer_id, status, start_us, end_us, terminated_at, created_at and doc (parsed
     once per distinct text and shared: read-only). Hot path: prebuilt SQL."""
     if customer_id is None:
         rows = fetch(conn, _STARTED + " ORDER BY seq", (account_id, at_us))
@@ -71,8 +71,8 @@ def started_by(
         rows = fetch(conn, _STARTED + " AND customer_id = ? ORDER BY seq", (account_id, at_us, customer_id))
     out = []
     for r in rows:
-        row = dict(zip(_STARTED_KEYS, r[:7], strict=True))
-        row["doc"] = json_doc(r[7])
+        row = dict(zip(_STARTED_KEYS, r[:8], strict=True))
+        row["doc"] = json_doc(r[8])
         out.append(row)
     return out
 

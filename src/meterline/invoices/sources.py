@@ -36,6 +36,7 @@ class ContractView:
     customer_id: str
     name: str
     doc: Mapping[str, Any]
+    created_at: int  # µs: the invoice grace counts from it for cycles that ended before
 
 
 def _view(row: dict[str, Any]) -> ContractView:
@@ -46,7 +47,7 @@ def _view(row: dict[str, Any]) -> ContractView:
         doc.pop("endDate", None)
     else:
         doc["endDate"] = end
-    return ContractView(row["id"], row["customer_id"], str(doc.get("name") or ""), doc)
+    return ContractView(row["id"], row["customer_id"], str(doc.get("name") or ""), doc, int(row["created_at"]))
 
 
 def _billed(row: dict[str, Any]) -> bool:
@@ -152,4 +153,11 @@ def notify_issued(
             "dueDate": iso_us(due_date_us) if due_date_us is not None else None,
         },
         dedupe_key=invoice_id,
+    )
+
+
+def notify_payment_status(conn: sa.Connection, *, account_id: str, data: dict[str, Any], dedupe_key: str) -> None:
+    """InvoicePaymentStatusChanged to the account's subscribers, in the caller's transaction."""
+    webhooks_service.enqueue(
+        conn, account_id=account_id, event_type="InvoicePaymentStatusChanged", data=data, dedupe_key=dedupe_key
     )

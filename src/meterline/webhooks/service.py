@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from meterline.db.engine import Database, transaction
 from meterline.kit import jsonenc
-from meterline.kit.errors import Conflict, NotFound
+from meterline.kit.errors import Conflict, InvalidParameter, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
 from meterline.kit.times import iso_us, now_us
@@ -89,9 +89,23 @@ def public_key(db: Database, *, account_id: str) -> str:
 # ---- subscriptions -----------------------------------------------------------------------
 
 
+# Types of the client's enum that Meterline never sends: refused at subscribe (400) rather
+# than accepted in silence.
+UNSERVED = {
+    NotificationEventType.CustomerPortalLinkSent.value: "Meterline has no customer portal, so no portal link is ever sent",
+    NotificationEventType.InvoiceSendFailed.value: "Meterline sends no invoices, so no invoice sending ever fails",
+}
+
+
 def subscribe(conn: sa.Connection, *, account_id: str, data: WebhookSubscribe) -> dict[str, Any]:
     """Create a subscription (and queue its PingTest), or, when the same callbackUrl is
-    already subscribed to this event type, update its threshold and answer it."""
+    already subscribed to this event type, update its threshold and answer it.
+    400 for a type in UNSERVED."""
+    reason = UNSERVED.get(data.eventType.value)
+    if reason is not None:
+        raise InvalidParameter(
+            f"eventType {data.eventType.value} is not served: {reason}.", param="eventType", code="event_type_unsupported"
+        )
     ensure_key(conn, account_id=account_id)
     now = now_us()
     existing = repo.find_live(conn, account_id, data.eventType.value, data.callbackUrl)
