@@ -45,9 +45,7 @@ def _usage_contract(api: TestClient) -> str:
     return cid
 
 
-def test_a_migrated_contract_waits_for_the_grace_and_bills_backfilled_events(
-    graced: TestClient, db: Database
-) -> None:
+def test_a_migrated_contract_waits_for_the_grace_and_bills_backfilled_events(graced: TestClient, db: Database) -> None:
     """Created now with a start in the past: its past cycles stay drafts for an hour after
     the contract's creation, so events backfilled meanwhile are billed."""
     created = now_us()

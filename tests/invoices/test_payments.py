@@ -43,7 +43,7 @@ def _data(got: list[Received], kind: str) -> list[dict[str, Any]]:
 
 
 def test_partial_payments_add_up_to_paid(api: TestClient, db: Database) -> None:
-    last, this = _month_starts()
+    last, _ = _month_starts()
     cid = customer(api)
     contract(api, cid, product_line(SUB), start=_z(last))  # last month issued, this month a draft
     issued, draft = invoices(api, customerId=cid)

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from meterline.auth import repository as auth_repo
-from meterline.db.engine import Database, transaction
 from meterline.config import Settings
+from meterline.db.engine import Database, transaction
 from meterline.invoices import payments, service
 from meterline.kit.times import now_us
 

@@ -95,8 +95,9 @@ def record(
             f"amount {amount} exceeds the amount due {before['amountDue']}", param="amount", code="overpayment"
         )
     previous = service.status_of(row, now)
-    values = {
-        "id": new_id(),
+    payment_id = new_id()
+    values: dict[str, Any] = {
+        "id": payment_id,
         "account_id": account_id,
         "invoice_id": invoice_id,
         "amount": amount,
@@ -117,7 +118,7 @@ def record(
     payment = payment_wire(values)
     data = status_data(conn, account_id, after_row, total, now, previous=previous, status=status)
     sources.notify_payment_status(
-        conn, account_id=account_id, data={**data, "trigger": "payment", "payment": payment}, dedupe_key=values["id"]
+        conn, account_id=account_id, data={**data, "trigger": "payment", "payment": payment}, dedupe_key=payment_id
     )
     return Recorded(payment, created=True)
 

@@ -123,7 +123,9 @@ def insert_payment(conn: sa.Connection, *, values: dict[str, Any]) -> bool:
     return conn.execute(stmt.returning(_P.c.id)).first() is not None
 
 
-def payment_by_reference(conn: sa.Connection, account_id: str, invoice_id: str, reference: str) -> dict[str, Any] | None:
+def payment_by_reference(
+    conn: sa.Connection, account_id: str, invoice_id: str, reference: str
+) -> dict[str, Any] | None:
     row = conn.execute(
         sa.select(_P).where(_P.c.account_id == account_id, _P.c.invoice_id == invoice_id, _P.c.reference == reference)
     ).first()

@@ -92,7 +92,7 @@ def public_key(db: Database, *, account_id: str) -> str:
 # Types of the client's enum that Meterline never sends: refused at subscribe (400) rather
 # than accepted in silence.
 UNSERVED = {
-    NotificationEventType.CustomerPortalLinkSent.value: "Meterline has no customer portal, so no portal link is ever sent",
+    NotificationEventType.CustomerPortalLinkSent.value: "Meterline has no customer portal: no portal link is ever sent",
     NotificationEventType.InvoiceSendFailed.value: "Meterline sends no invoices, so no invoice sending ever fails",
 }
 
@@ -104,7 +104,9 @@ def subscribe(conn: sa.Connection, *, account_id: str, data: WebhookSubscribe) -
     reason = UNSERVED.get(data.eventType.value)
     if reason is not None:
         raise InvalidParameter(
-            f"eventType {data.eventType.value} is not served: {reason}.", param="eventType", code="event_type_unsupported"
+            f"eventType {data.eventType.value} is not served: {reason}.",
+            param="eventType",
+            code="event_type_unsupported",
         )
     ensure_key(conn, account_id=account_id)
     now = now_us()

@@ -1,4 +1,6 @@
-"""Overage and CommitmentUsageCrossed: consumption crossing `threshold * provisioned`.
+"""Overage and CommitmentUsageCrossed: consumption crossing `threshold * provisioned`
+(and, through webhooks.linecrossings, TierCrossed, FinalTierExceeded, CommitmentCrossed
+and CurrencyCommitmentUsageCrossed, judged in the same pass).
 
 Consumption is never pushed by ingestion: a background job (`start`, listed in
 meterline.routers.BACKGROUND, and part of `meterline worker`) scans every
@@ -38,15 +40,15 @@ from meterline.consumption import service as consumption
 from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
 from meterline.kit.times import now_us
+from meterline.webhooks import linecrossings, service
 from meterline.webhooks import repository as repo
-from meterline.webhooks import service
 from meterline.webhooks.schemas import NotificationEventType
 
 log = structlog.get_logger("meterline.webhooks")
 
 OVERAGE = NotificationEventType.Overage.value
 CROSSED = NotificationEventType.CommitmentUsageCrossed.value
-EVENT_TYPES = (OVERAGE, CROSSED)
+EVENT_TYPES = (OVERAGE, CROSSED, *linecrossings.EVENT_TYPES)
 ONE = Decimal(1)
 
 
@@ -114,17 +116,25 @@ def _customer(
 
 
 def pending(conn: sa.Connection, *, account_id: str, at_us: int) -> list[Crossing]:
-    """The crossings of the account as of at_us not queued yet (reads only)."""
+    """The crossings of the account as of at_us not queued yet (reads only): Overage,
+    CommitmentUsageCrossed, and the line crossings of webhooks.linecrossings."""
     overage = service.subscriptions_for(conn, account_id=account_id, event_type=OVERAGE)
     commitment = service.subscriptions_for(conn, account_id=account_id, event_type=CROSSED)
-    if not overage and not commitment:
+    line_subs = linecrossings.subscriptions(conn, account_id)
+    if not overage and not commitment and not line_subs:
         return []
     by_customer: dict[str, list[LineInForce]] = {}
     for line in account_lines_in_force(conn, account_id=account_id, at_us=at_us):
         by_customer.setdefault(line.customer_id, []).append(line)
     found: list[Crossing] = []
+    docs = linecrossings.docs_for(conn, account_id)
     for customer_id, lines in by_customer.items():
-        found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+        if overage or commitment:
+            found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+        for d in linecrossings.due(
+            conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us, subs=line_subs, docs=docs
+        ):
+            found.append(Crossing(d.event_type, d.subscription_id, d.dedupe_key, d.data))
     keys: dict[tuple[str, str], list[str]] = {}
     for c in found:
         keys.setdefault((c.event_type, c.subscription_id), []).append(c.dedupe_key)
