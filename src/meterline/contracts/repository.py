@@ -91,3 +91,26 @@ def mark_deleted(conn: sa.Connection, account_id: str, contract_id: str, now: in
         .where(_T.c.account_id == account_id, _T.c.id == contract_id)
         .values(deleted_at=now, updated_at=now)
     )
+
+
+def ending_between(conn: sa.Connection, account_id: str, *, after_us: int, until_us: int) -> list[dict[str, Any]]:
+    """Live, unterminated contracts whose endDate lies in (after_us, until_us] (UpcomingRenewal)."""
+    rows = conn.execute(
+        sa.select(_T.c.id, _T.c.customer_id, _T.c.status, _T.c.start_us, _T.c.end_us, _T.c.doc)
+        .where(_T.c.account_id == account_id, _LIVE, _T.c.terminated_at.is_(None))
+        .where(_T.c.end_us > after_us, _T.c.end_us <= until_us)
+        .order_by(_T.c.seq)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def overlapping(conn: sa.Connection, account_id: str, *, start_us: int, end_us: int) -> list[dict[str, Any]]:
+    """Live contracts in force at some instant of [start_us, end_us) (MonthEndReport)."""
+    rows = conn.execute(
+        sa.select(_T)
+        .where(_T.c.account_id == account_id, _LIVE, _T.c.start_us < end_us)
+        .where(sa.or_(_T.c.end_us.is_(None), _T.c.end_us > start_us))
+        .where(sa.or_(_T.c.terminated_at.is_(None), _T.c.terminated_at > start_us))
+        .order_by(_T.c.seq)
+    )
+    return [dict(r._mapping) for r in rows]

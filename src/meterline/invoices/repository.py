@@ -168,3 +168,16 @@ def note_overdue(conn: sa.Connection, account_id: str, invoice_id: str, now: int
         .values(overdue_noted_at=now)
     )
     return result.rowcount == 1
+
+
+def issued_between(
+    conn: sa.Connection, account_id: str, customer_id: str, start_us: int, end_us: int
+) -> list[dict[str, Any]]:
+    """The customer's invoices issued in [start_us, end_us), in issue order (MonthEndReport)."""
+    rows = conn.execute(
+        sa.select(_T)
+        .where(_T.c.account_id == account_id, _T.c.customer_id == customer_id)
+        .where(_T.c.issued_at >= start_us, _T.c.issued_at < end_us)
+        .order_by(_T.c.issued_at, _T.c.seq)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -110,22 +110,49 @@ def cycle_usage(conn: sa.Connection, account_id: str, view: ContractView, cycle:
     for line in lines:
         product = products.get(str(line.product["catalogProductId"]))
         meter = None if product is None else meters.get(str(product.get("meter_id")))
-        if meter is None:
-            continue
-        value = usage_service.usage(
-            conn, account_id=account_id, aliases=aliases, meter_id=meter["id"], start_us=cycle.start, end_us=cycle.end
+        if meter is not None:
+            out[line.index] = _meter_usage(conn, account_id, view.customer_id, aliases, meter, cycle.start, cycle.end)
+    return out
+
+
+def _meter_usage(
+    conn: sa.Connection,
+    account_id: str,
+    customer_id: str,
+    aliases: list[str],
+    meter: dict[str, Any],
+    start_us: int,
+    end_us: int,
+) -> Decimal:
+    """The meter over the customer's events in [start, end), plus measurements (Count, Sum)."""
+    value = usage_service.usage(
+        conn, account_id=account_id, aliases=aliases, meter_id=meter["id"], start_us=start_us, end_us=end_us
+    )
+    operator = ((meter.get("doc") or {}).get("aggregationMethod") or {}).get("operator")
+    if operator in ("Count", "Sum"):
+        value += measurements_service.sum_for(
+            conn, account_id=account_id, customer_id=customer_id, meter_id=meter["id"], start_us=start_us, end_us=end_us
         )
-        operator = ((meter.get("doc") or {}).get("aggregationMethod") or {}).get("operator")
-        if operator in ("Count", "Sum"):
-            value += measurements_service.sum_for(
-                conn,
-                account_id=account_id,
-                customer_id=view.customer_id,
-                meter_id=meter["id"],
-                start_us=cycle.start,
-                end_us=cycle.end,
-            )
-        out[line.index] = value
+    return value
+
+
+def products_usage(
+    conn: sa.Connection, account_id: str, customer_id: str, product_ids: list[str], start_us: int, end_us: int
+) -> list[dict[str, Any]]:
+    """Usage of each catalog product (with a live meter) by the customer in [start, end), as
+    invoices count it: [{"productId", "productName", "consumedAmount"}] in the order given."""
+    products = catalog_repo.get_many(conn, account_id, sorted(set(product_ids)))
+    aliases = customers_repo.aliases_of(conn, account_id, customer_id)
+    meter_ids = sorted({str(p["meter_id"]) for p in products.values() if p.get("meter_id")})
+    meters = {m["id"]: m for m in meters_repo.get_many(conn, account_id, meter_ids)}
+    out = []
+    for pid in dict.fromkeys(product_ids):
+        product = products.get(pid)
+        meter = None if product is None else meters.get(str(product.get("meter_id")))
+        if product is None or meter is None:
+            continue
+        value = _meter_usage(conn, account_id, customer_id, aliases, meter, start_us, end_us)
+        out.append({"productId": pid, "productName": product["name"], "consumedAmount": value})
     return out
 
 

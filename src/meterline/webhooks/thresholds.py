@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,7 @@ from meterline.consumption import service as consumption
 from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
 from meterline.kit.times import now_us
-from meterline.webhooks import linecrossings, service
+from meterline.webhooks import linecrossings, periodic, service
 from meterline.webhooks import repository as repo
 from meterline.webhooks.schemas import NotificationEventType
 
@@ -189,22 +189,33 @@ def scan_all(db: Database, *, at_us: int) -> int:
 @dataclass(frozen=True)
 class ScanConfig:
     interval_seconds: float = 5.0
+    renewal_notice_days: int = 30  # UpcomingRenewal (METERLINE_RENEWAL_NOTICE_DAYS)
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0:
             raise ValueError("METERLINE_THRESHOLD_SCAN_SECONDS must be > 0")
+        if self.renewal_notice_days < 0:
+            raise ValueError("METERLINE_RENEWAL_NOTICE_DAYS must be >= 0")
 
     @classmethod
     def from_env(cls) -> "ScanConfig":
         value = os.environ.get("METERLINE_THRESHOLD_SCAN_SECONDS")
-        return cls(interval_seconds=float(value) if value else 5.0)
+        days = os.environ.get("METERLINE_RENEWAL_NOTICE_DAYS")  # also Settings.renewal_notice_days
+        return cls(interval_seconds=float(value) if value else 5.0, renewal_notice_days=int(days) if days else 30)
+
+
+def run_round(db: Database, *, at_us: int, config: ScanConfig) -> int:
+    """One round of the job: the crossings, then the calendar notifications
+    (webhooks.periodic). A plain function: whoever runs the periodic jobs calls it."""
+    queued = scan_all(db, at_us=at_us)
+    return queued + periodic.scan_all(db, at_us=at_us, renewal_days=config.renewal_notice_days)
 
 
 async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> None:
     """Scan, then wait `interval_seconds` (or until `stop`), until `stop` is set."""
     while not stop.is_set():
         try:
-            await asyncio.to_thread(scan_all, db, at_us=now_us())
+            await asyncio.to_thread(run_round, db, at_us=now_us(), config=config)
         except Exception:  # a database hiccup: log, wait, go on
             log.exception("threshold_scan_error")
         with contextlib.suppress(TimeoutError):
@@ -214,7 +225,9 @@ async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process job (routers.BACKGROUND); app.state.threshold_scan_config may override."""
     db: Database = app.state.db
-    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig.from_env()
+    config = getattr(app.state, "threshold_scan_config", None) or replace(
+        ScanConfig.from_env(), renewal_notice_days=app.state.settings.renewal_notice_days
+    )
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-thresholds")
 
