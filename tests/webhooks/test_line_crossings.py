@@ -69,9 +69,7 @@ def test_worked_example_tiers_commitment_and_currency(api: TestClient, db: Datab
         _calls(api, 4, "2026-02-12T00:00:00Z", "c")  # 15: exactly the commitment, not beyond it
         assert _scan(db, account, FEB_20) == Counter()
         _calls(api, 10, "2026-02-13T00:00:00Z", "d")  # 25: enters the last tier, beyond the commitment
-        assert _scan(db, account, FEB_20) == Counter(
-            {"TierCrossed": 1, "FinalTierExceeded": 1, "CommitmentCrossed": 1}
-        )
+        assert _scan(db, account, FEB_20) == Counter({"TierCrossed": 1, "FinalTierExceeded": 1, "CommitmentCrossed": 1})
         assert _scan(db, account, FEB_20) == Counter()  # once each
         # March, a new window: 25 at once enters tiers 1 and 2 (one TierCrossed each)
         _calls(api, 25, "2026-03-02T00:00:00Z", "m")
