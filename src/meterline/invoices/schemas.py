@@ -1,7 +1,7 @@
 """Response models (for the OpenAPI document only: endpoints answer plain dicts)."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -16,8 +16,25 @@ class RevenueBreakdown(BaseModel):
 
 
 class LineItemOut(BaseModel):
+    """Vayu's LineItem; every field after revenueBreakdown is a Meterline extension."""
+
     invoiceId: str
     revenueBreakdown: RevenueBreakdown
+    lineIndex: int = Field(description="Position of the product line in the contract (products, then groups)")
+    linePath: str | None = Field(None, description='e.g. "products[0]" or "productGroups[1].products[0]"')
+    catalogProductId: str | None = None
+    productName: str | None = Field(None, description="The catalog product's current name")
+    displayName: str
+    pricingType: str
+    quantity: Decimal | None = Field(None, description="Usage in the cycle; subscription periods; 1 or 0")
+    billedQuantity: Decimal | None = Field(None, description="Units billed by the pricing (beyond a commitment)")
+    unitPrice: Decimal | None = None
+    tiers: list[dict[str, Any]] | None = Field(None, description="TIERED: units and amount of every tier")
+    commitment: dict[str, Any] | None = None
+    prorationFactor: Decimal | None = None
+    charge: Decimal = Field(description="Gross charge (= revenueBreakdown.subtotal)")
+    discount: Decimal
+    amount: Decimal = Field(description="= revenueBreakdown.total")
 
 
 class BillingCycleOut(BaseModel):

@@ -190,6 +190,11 @@ def to_wire(conn: sa.Connection, account_id: str, row: dict[str, Any], now: int)
         due_date=_due(conn, account_id, row, amounts),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        product_names=sources.product_names(
+            conn,
+            account_id,
+            [str(x.detail["catalogProductId"]) for x in amounts.lines if x.detail.get("catalogProductId")],
+        ),
     )
     out = invoice_wire(amounts, meta)
     out.update(payment_figures(conn, account_id, row, amounts.total))

@@ -65,6 +65,13 @@ def contract(conn: sa.Connection, account_id: str, contract_id: str) -> Contract
     return None if row is None or not _billed(row) else _view(row)
 
 
+def product_names(conn: sa.Connection, account_id: str, product_ids: list[str]) -> dict[str, str]:
+    """The current names of these catalog products (deleted ones are left out)."""
+    if not product_ids:
+        return {}
+    return {pid: str(row["name"]) for pid, row in catalog_repo.get_many(conn, account_id, product_ids).items()}
+
+
 def customer_exists(conn: sa.Connection, account_id: str, customer_id: str) -> bool:
     return customers_repo.get(conn, account_id, customer_id) is not None
 
