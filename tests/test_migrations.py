@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -61,3 +62,15 @@ def test_0008_clusters_the_rollup_tables_on_sqlite_and_keeps_their_rows(tmp_path
             assert rows == before[table][1]
     finally:
         db.dispose()
+
+
+def test_0014_downgrades_and_upgrades_again(db: Database) -> None:
+    """Payments, the Overdue notice column and notification runs go away and come back."""
+    command.downgrade(alembic_config(db), "0008_rollups_without_rowid")
+    names = sa.inspect(db.engine).get_table_names()
+    assert "invoice_payments" not in names and "notification_runs" not in names
+    assert "overdue_noted_at" not in {c["name"] for c in sa.inspect(db.engine).get_columns("invoices")}
+    upgrade(db)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
