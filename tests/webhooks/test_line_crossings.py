@@ -55,6 +55,12 @@ def test_worked_example_tiers_commitment_and_currency(api: TestClient, db: Datab
         "commitment": {"units": 15, "price": 12, "type": "UNITS"},
     }
     contract_id = f.contract(api, cid, startDate="2026-01-01T00:00:00Z", products=[line])["id"]
+    # B's plain PER_UNIT line (no tiers, no commitment) is never judged, however much it uses
+    b = f.customer(api, "B", aliases=["b"])
+    plain = {**line, "pricing": {"type": "PER_UNIT", "price": 1}}
+    del plain["commitment"]
+    f.contract(api, b, startDate="2026-01-01T00:00:00Z", products=[plain])
+    send(api, [event(f"plain-{i}", ts="2026-02-10T00:00:00Z", name="call", alias="b") for i in range(40)])
     with receiver() as rx:
         for kind in TYPES:
             extra = {"threshold": 0.5} if kind == "CurrencyCommitmentUsageCrossed" else {}

@@ -109,6 +109,17 @@ def _line_due(
     return out
 
 
+def _may_fire(line: LineInForce, ref: prov.LineRef, subs: Mapping[str, list[service.Subscription]]) -> bool:
+    """Whether some subscribed type applies to this line at all (else its usage is not read)."""
+    pricing = ref.line.get("pricing") or {}
+    commitment = prov.effective_commitment(ref.line, ref.group) or {}
+    return bool(
+        ((TIER in subs or FINAL in subs) and pricing.get("type") == "TIERED")
+        or (COMMITMENT in subs and line.provisioned > 0)
+        or (CURRENCY in subs and Decimal(commitment.get("price") or 0) > 0)
+    )
+
+
 def subscriptions(conn: sa.Connection, account_id: str) -> dict[str, list[service.Subscription]]:
     found = {kind: service.subscriptions_for(conn, account_id=account_id, event_type=kind) for kind in EVENT_TYPES}
     return {kind: subs for kind, subs in found.items() if subs}
@@ -132,7 +143,7 @@ def due(
     out: list[Due] = []
     for line in lines:
         ref = docs.line(line.contract_id, line.line_path)
-        if ref is None:
+        if ref is None or not _may_fire(line, ref, subs):
             continue
         entries = consumption.entries_for(
             conn, account_id=account_id, customer_id=customer_id, lines=[line], at_us=at_us
