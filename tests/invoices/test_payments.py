@@ -2,19 +2,23 @@
 payments adding up, Paid, refusals; InvoicePaymentStatusChanged delivered to a real
 receiver for each payment and for an invoice turning Overdue (docs/semantics.md "Payments")."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openapi.models.invoice_payment_status_response import InvoicePaymentStatusResponse
 
 from meterline.db.engine import Database
 from meterline.invoices.job import run_round
 from meterline.kit import jsonenc
 from meterline.kit.times import now_us
-from tests.conftest import login, make_account
+from tests.conftest import Account, login, make_account
 from tests.invoices.api import contract, customer, invoices, product_line
+from tests.support import LiveServer
 from tests.webhooks.support import Received, drive, receiver, verify
 
 D = Decimal
@@ -159,3 +163,31 @@ def test_turning_overdue_is_announced_once(api: TestClient, db: Database) -> Non
         assert overdue[0]["dueDate"] == "2025-03-03T00:00:00.000Z" and overdue[0]["payment"] is None
         [paid] = [c for c in changes if c["trigger"] == "payment"]
         assert (paid["previousStatus"], paid["billingStatus"], paid["amountDue"]) == ("Overdue", "Overdue", 70)
+
+
+def test_concurrent_payments_never_overpay(api: TestClient, live_server: LiveServer, account: Account) -> None:
+    """Requests racing over real HTTP (the server's thread pool, one transaction each):
+    8 payments of 30 on 100.00 -> exactly 3 recorded; 4 racing copies of one reference ->
+    one payment."""
+    last, _ = _month_starts()
+    cid = customer(api)
+    contract(api, cid, product_line(SUB), start=_z(last))
+    invoice_id = invoices(api, customerId=cid)[0]["id"]
+    token = api.headers["Authorization"]
+
+    def pay(body: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=live_server.url, headers={"Authorization": token}, timeout=60) as c:
+            return c.post(f"/invoices/{invoice_id}/payments", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(pay, [{"amount": 30, "reference": f"r{i}"} for i in range(8)]))
+    assert sorted(r.status_code for r in answers) == [200] * 3 + [400] * 5
+    assert {r.json()["code"] for r in answers if r.status_code == 400} == {"overpayment"}
+    with ThreadPoolExecutor(4) as pool:
+        same = list(pool.map(pay, [{"amount": 5, "reference": "same"}] * 4))
+    assert [r.status_code for r in same] == [200] * 4
+    assert sorted(r.json()["created"] for r in same) == [False, False, False, True]
+    assert len({r.json()["payment"]["id"] for r in same}) == 1
+    status = api.get(f"/invoices/{invoice_id}/payment-status")
+    parsed = InvoicePaymentStatusResponse.from_json(status.text)  # the official client's model
+    assert (parsed.amount_paid, parsed.amount_due, parsed.billing_status.value) == (95, 5, "PendingPayment")
