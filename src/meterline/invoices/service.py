@@ -197,8 +197,9 @@ def to_wire(conn: sa.Connection, account_id: str, row: dict[str, Any], now: int)
         ),
     )
     out = invoice_wire(amounts, meta)
-    out.update(payment_figures(conn, account_id, row, amounts.total))
-    last = repo.payments(conn, account_id, row["id"])[-1:]
+    paid_rows = repo.payments(conn, account_id, row["id"])
+    out.update(payment_figures(conn, account_id, row, amounts.total, paid_rows))
+    last = paid_rows[-1:]
     if last:  # Vayu's PaymentInfo: the last payment recorded
         out["paymentInfo"] = {
             "transactionId": last[0]["reference"],
@@ -254,10 +255,19 @@ def get(conn: sa.Connection, *, account_id: str, invoice_id: str, now: int, grac
     return to_wire(conn, account_id, row_caught_up(conn, account_id, invoice_id, now, grace_us), now)
 
 
-def payment_figures(conn: sa.Connection, account_id: str, row: dict[str, Any], total: Decimal) -> dict[str, Any]:
+def payment_figures(
+    conn: sa.Connection,
+    account_id: str,
+    row: dict[str, Any],
+    total: Decimal,
+    paid_rows: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """amountPaid (sum of the payments), amountDue (total - amountPaid) and paidAt (the
-    instant of the last payment, once amountDue is 0; else null). A draft has none paid."""
-    paid = sum((p["amount"] for p in repo.payments(conn, account_id, row["id"])), Decimal(0))
+    instant of the last payment, once amountDue is 0; else null). A draft has none paid.
+    paid_rows: the invoice's payments when the caller has read them already."""
+    if paid_rows is None:
+        paid_rows = repo.payments(conn, account_id, row["id"])
+    paid = sum((p["amount"] for p in paid_rows), Decimal(0))
     return {
         "amountPaid": paid,
         "amountDue": total - paid,
