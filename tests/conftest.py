@@ -95,6 +95,7 @@ def settings(database_url: str) -> Settings:
         rate_limit_burst=100_000,
         key_status_ttl_seconds=0.5,
         webhook_allowed_networks="127.0.0.0/8",  # the tests' webhook receivers listen on 127.0.0.1
+        invoice_grace_seconds=0,  # tests of the grace (tests/invoices/test_grace.py) set their own
     )
 
 

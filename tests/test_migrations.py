@@ -95,3 +95,15 @@ def test_servers_migrating_one_postgres_database_at_once_all_succeed() -> None:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def test_0014_downgrades_and_upgrades_again(db: Database) -> None:
+    """Payments, the Overdue notice column and notification runs go away and come back."""
+    command.downgrade(alembic_config(db), "0013_cloud_usage_results")
+    names = sa.inspect(db.engine).get_table_names()
+    assert "invoice_payments" not in names and "notification_runs" not in names
+    assert "overdue_noted_at" not in {c["name"] for c in sa.inspect(db.engine).get_columns("invoices")}
+    upgrade(db)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)
     db_pgbouncer: bool = False
+    invoice_grace_seconds: float = Field(0.0, ge=0)
+    renewal_notice_days: int = Field(30, ge=0)
 
     @classmethod
     def from_env(cls) -> "Settings":

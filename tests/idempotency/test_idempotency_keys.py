@@ -4,7 +4,6 @@ requests with one key do the work once, across app instances and server processe
 
 import os
 import threading
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -201,7 +200,7 @@ def test_concurrent_requests_with_one_key_grant_once(app: FastAPI, account: Acco
 
 def test_one_key_across_two_app_instances_on_one_database(settings: Settings, db: Database, account: Account) -> None:
     # two apps, each with its own engine (as two servers would have), on one database
-    servers = [start_live_server(create_app(replace(settings))) for _ in range(2)]
+    servers = [start_live_server(create_app(settings.model_copy())) for _ in range(2)]
     try:
         urls = [s.url for s in servers]
         token, cid = _setup_customer(urls[0], account)

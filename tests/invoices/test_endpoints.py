@@ -1,6 +1,6 @@
 """Invoices over HTTP, on SQLite and PostgreSQL: drafts, issuing, credits, filters, errors."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from fastapi import FastAPI
@@ -70,7 +70,11 @@ def test_open_cycle_is_a_draft(api: TestClient) -> None:
     got = invoices(api, customerId=cid)
     assert len(got) == 13
     draft = got[-1]
-    assert draft["billingStatus"] == "None" and draft["dueDate"] is None
+    # a draft is due like an issued invoice: its cycle end + the customer's dueDays (30)
+    cycle_end = datetime.fromisoformat(draft["billingCycle"]["endTime"].replace("Z", "+00:00"))
+    assert draft["billingStatus"] == "None" and draft["dueDate"] == (cycle_end + timedelta(days=30)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z"
+    )
     assert draft["billingCycle"]["startTime"] == datetime(now.year, now.month, 1, tzinfo=UTC).strftime(
         "%Y-%m-%dT%H:%M:%S.000Z"
     )

@@ -6,7 +6,6 @@ import json
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -27,7 +26,7 @@ def logs() -> Iterator[LogLines]:
 
 @pytest.fixture
 def quick_server(settings: Settings, db: Database) -> Iterator[LiveServer]:
-    server = start_live_server(create_app(replace(settings, body_timeout_seconds=1.0), db=db))
+    server = start_live_server(create_app(settings.model_copy(update={"body_timeout_seconds": 1.0}), db=db))
     yield server
     server.stop()
 

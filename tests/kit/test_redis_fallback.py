@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 import pytest
 import redis
@@ -106,7 +105,7 @@ def test_requests_are_served_locally_while_redis_does_not_answer(
     settings: Settings, db: Database, account: Account, logs: LogLines, kind: str
 ) -> None:
     with _unanswering_redis(kind) as url:
-        limited = replace(settings, redis_url=url, rate_limit_per_second=2, rate_limit_burst=5)
+        limited = settings.model_copy(update={"redis_url": url, "rate_limit_per_second": 2, "rate_limit_burst": 5})
         with TestClient(create_app(limited, db=db), raise_server_exceptions=False) as c:
             c.headers["Authorization"] = f"Bearer {login(c, account.api_key)}"
             codes = [c.get("/customers").status_code for _ in range(8)]

@@ -48,7 +48,7 @@ INTERNAL_URLS = [
 @pytest.fixture
 def strict_api(settings: Settings, db: Database, account: Account) -> Iterator[TestClient]:
     """A client of an app with the default setting: no internal network allowed."""
-    app = create_app(replace(settings, webhook_allowed_networks=""), db=db)
+    app = create_app(settings.model_copy(update={"webhook_allowed_networks": ""}), db=db)
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {login(c, account.api_key)}"
         yield c
@@ -72,7 +72,7 @@ def test_subscribe_accepts_public_addresses_and_names_it_cannot_resolve_now(stri
 
 def test_the_setting_allows_chosen_networks(settings: Settings, db: Database, account: Account) -> None:
     def subscribe(allowed: str, url: str) -> int:
-        app = create_app(replace(settings, webhook_allowed_networks=allowed), db=db)
+        app = create_app(settings.model_copy(update={"webhook_allowed_networks": allowed}), db=db)
         with TestClient(app) as c:
             c.headers["Authorization"] = f"Bearer {login(c, account.api_key)}"
             return c.post("/webhook", json={"callbackUrl": url, "eventType": "Overage"}).status_code
@@ -95,7 +95,7 @@ def test_delivery_checks_the_address_it_connects_to(api: TestClient, db: Databas
     with receiver() as rx:
         url = rx.url.replace("127.0.0.1", host)
         allowed = "127.0.0.0/8, ::1/128"
-        app = create_app(replace(api.app.state.settings, webhook_allowed_networks=allowed), db=db)  # type: ignore[attr-defined]
+        app = create_app(api.app.state.settings.model_copy(update={"webhook_allowed_networks": allowed}), db=db)  # type: ignore[attr-defined]
         with TestClient(app) as c:
             c.headers["Authorization"] = api.headers["Authorization"]
             assert c.post("/webhook", json={"callbackUrl": url, "eventType": "InvoiceApproved"}).status_code == 200

@@ -231,3 +231,15 @@ def stream_named(
             return
         after = rows[-1].seq
         yield [(r.ts, r.ref, r.customer_alias, r.data) for r in rows]
+
+
+def day_counts(conn: sa.Connection, account_id: str, start_us: int, end_us: int) -> list[tuple[str, str, int]]:
+    """(event name, alias, count) of the events with timestamp in [start_us, end_us): one
+    grouped range scan of ix_events_account_ts (UnchargedEvents, once per account and day)."""
+    rows = conn.execute(
+        sa.select(_E.name, _E.customer_alias, sa.func.count())
+        .where(_E.account_id == account_id, _E.ts >= start_us, _E.ts < end_us)
+        .group_by(_E.name, _E.customer_alias)
+        .order_by(_E.name, _E.customer_alias)
+    )
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]

@@ -20,6 +20,7 @@ class Line:
     product: Mapping[str, Any]
     group: Mapping[str, Any] | None = None
     group_index: int | None = None
+    path: str = ""  # "products[i]" or "productGroups[g].products[i]"
 
     @property
     def pricing(self) -> Mapping[str, Any]:
@@ -49,9 +50,9 @@ class Line:
 
 def contract_lines(contract: Mapping[str, Any]) -> list[Line]:
     lines: list[Line] = []
-    for product in contract.get("products") or []:
-        lines.append(Line(len(lines), product))
+    for i, product in enumerate(contract.get("products") or []):
+        lines.append(Line(len(lines), product, path=f"products[{i}]"))
     for group_index, group in enumerate(contract.get("productGroups") or []):
-        for product in group.get("products") or []:
-            lines.append(Line(len(lines), product, group, group_index))
+        for i, product in enumerate(group.get("products") or []):
+            lines.append(Line(len(lines), product, group, group_index, f"productGroups[{group_index}].products[{i}]"))
     return lines

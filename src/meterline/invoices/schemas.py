@@ -1,6 +1,9 @@
 """Response models (for the OpenAPI document only: endpoints answer plain dicts)."""
 
-from pydantic import BaseModel
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from meterline.kit.decimals import Number
 
@@ -15,8 +18,25 @@ class RevenueBreakdown(BaseModel):
 
 
 class LineItemOut(BaseModel):
+    """Vayu's LineItem; every field after revenueBreakdown is a Meterline extension."""
+
     invoiceId: str
     revenueBreakdown: RevenueBreakdown
+    lineIndex: int = Field(description="Position of the product line in the contract (products, then groups)")
+    linePath: str | None = Field(None, description='e.g. "products[0]" or "productGroups[1].products[0]"')
+    catalogProductId: str | None = None
+    productName: str | None = Field(None, description="The catalog product's current name")
+    displayName: str
+    pricingType: str
+    quantity: Decimal | None = Field(None, description="Usage in the cycle; subscription periods; 1 or 0")
+    billedQuantity: Decimal | None = Field(None, description="Units billed by the pricing (beyond a commitment)")
+    unitPrice: Decimal | None = None
+    tiers: list[dict[str, Any]] | None = Field(None, description="TIERED: units and amount of every tier")
+    commitment: dict[str, Any] | None = None
+    prorationFactor: Decimal | None = None
+    charge: Decimal = Field(description="Gross charge (= revenueBreakdown.subtotal)")
+    discount: Decimal
+    amount: Decimal = Field(description="= revenueBreakdown.total")
 
 
 class BillingCycleOut(BaseModel):
@@ -33,9 +53,12 @@ class InvoiceOut(BaseModel):
     billingCycle: BillingCycleOut
     revenueBreakdown: RevenueBreakdown
     billingStatus: str
-    dueDate: str | None
+    dueDate: str
     lineItems: list[LineItemOut]
     amount: Number
+    amountPaid: Number = Field(description="Meterline: the sum of the payments recorded")
+    amountDue: Number = Field(description="Meterline: total - amountPaid")
+    paidAt: str | None = Field(None, description="Meterline: the last payment instant, once amountDue is 0")
     createdAt: str
     updatedAt: str
 
@@ -57,5 +80,40 @@ class InvoicePaymentStatusResponse(BaseModel):
     amountDue: Number
     amountPaid: Number
     total: Number
-    dueDate: str | None = None
+    dueDate: str
     paidAt: str | None = None
+
+
+Money = Annotated[Decimal, Field(gt=0), WithJsonSchema({"type": "string", "example": "12.50"})]
+
+
+class PaymentRequest(BaseModel):
+    """A payment against an issued invoice: amount > 0 in cents (a JSON number or a
+    decimal string), paidAt (ISO 8601, default now), and a reference naming the payment
+    (recording it again answers the same payment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Money
+    reference: str = Field(min_length=1, max_length=200)
+    paidAt: str | None = None
+
+
+class PaymentOut(BaseModel):
+    id: str
+    invoiceId: str
+    amount: Decimal
+    paidAt: str
+    reference: str
+    createdAt: str
+
+
+class PaymentResponse(BaseModel):
+    payment: PaymentOut
+    created: bool = Field(description="false when the reference had been recorded before (a replay)")
+    paymentStatus: InvoicePaymentStatusResponse
+
+
+class ListPaymentsResponse(BaseModel):
+    payments: list[PaymentOut]
+    total: int

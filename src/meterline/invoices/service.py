@@ -95,25 +95,52 @@ def _issue(
     return Issued(row["id"], contract.id, cycle, amounts)
 
 
+def issue_limit(contract: sources.ContractView, *, until: int, now: int, grace_us: int) -> int | None:
+    """The latest cycle end the contract may issue: `until`, less the grace (cycles are
+    issued `grace_us` after they end), and nothing (None) while the contract itself is
+    younger than the grace (a contract created with a past start: its past cycles wait,
+    so events backfilled meanwhile are billed). grace_us 0: `until` as given."""
+    if grace_us <= 0:
+        return until
+    if contract.created_at + grace_us > now:
+        return None
+    return min(until, now - grace_us)
+
+
 @exact
 def catch_up(
-    conn: sa.Connection, *, account_id: str, until: int, now: int, customer_id: str | None = None
+    conn: sa.Connection,
+    *,
+    account_id: str,
+    until: int,
+    now: int,
+    customer_id: str | None = None,
+    grace_us: int = 0,
 ) -> list[Issued]:
-    """Issue every cycle that ended at or before `until` (per customer in date order) and
-    make sure the cycle open at `now` has its draft row. Idempotent."""
+    """Issue every cycle that ended at or before `until` (per customer in date order), less
+    the grace (see issue_limit); closed cycles the grace holds back, and the cycle open at
+    `now`, get their draft rows. Idempotent."""
     contracts = sources.contracts(conn, account_id, customer_id=customer_id)
     due: list[tuple[int, int, sources.ContractView, Cycle]] = []
+    held: list[tuple[sources.ContractView, Cycle]] = []
     for order, contract in enumerate(contracts):
         rows = repo.by_contract(conn, account_id, contract.id)
+        limit = issue_limit(contract, until=until, now=now, grace_us=grace_us)
         for cycle in closed_cycles(contract.doc, until=until):
             row = rows.get(cycle.start)
-            if row is None or row["issued_at"] is None:
+            if row is not None and row["issued_at"] is not None:
+                continue
+            if limit is not None and cycle.end <= limit:
                 due.append((cycle.end, order, contract, cycle))
+            else:
+                held.append((contract, cycle))
     issued: list[Issued] = []
     for _end, _order, contract, cycle in sorted(due, key=lambda t: (t[0], t[1])):
         done = _issue(conn, account_id, contract, cycle, now)
         if done is not None:
             issued.append(done)
+    for contract, cycle in held:
+        _row_for(conn, account_id, contract, cycle, now)
     for contract in contracts:
         open_cycle = cycle_at(contract.doc, now)
         if open_cycle is not None and open_cycle.end > until:
@@ -140,26 +167,48 @@ def _amounts(conn: sa.Connection, account_id: str, row: dict[str, Any]) -> Invoi
     return compute_invoice(contract.doc, cycle, usage, balance)
 
 
-def _status(row: dict[str, Any], now: int) -> BillingStatus:
+def status_of(row: dict[str, Any], now: int) -> BillingStatus:
     return billing_status(
         issued=row["issued_at"] is not None, paid=row["paid_at"] is not None, due=row["due_date"], now=now
     )
 
 
+def _due(conn: sa.Connection, account_id: str, row: dict[str, Any], amounts: InvoiceAmounts) -> int:
+    """An issued invoice's stored due date; a draft's: its cycle end + the customer's dueDays."""
+    if row["due_date"] is not None:
+        return int(row["due_date"])
+    return due_date(amounts.cycle.end, sources.due_days(conn, account_id, row["customer_id"]))
+
+
 def to_wire(conn: sa.Connection, account_id: str, row: dict[str, Any], now: int) -> dict[str, Any]:
+    amounts = _amounts(conn, account_id, row)
     meta = InvoiceMeta(
         id=row["id"],
         account_id=account_id,
         customer_id=row["customer_id"],
         contract_id=row["contract_id"],
         name=row["name"],
-        billing_status=_status(row, now),
-        due_date=row["due_date"],
+        billing_status=status_of(row, now),
+        due_date=_due(conn, account_id, row, amounts),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        product_names=sources.product_names(
+            conn,
+            account_id,
+            [str(x.detail["catalogProductId"]) for x in amounts.lines if x.detail.get("catalogProductId")],
+        ),
     )
-    amounts = _amounts(conn, account_id, row)
     out = invoice_wire(amounts, meta)
+    paid_rows = repo.payments(conn, account_id, row["id"])
+    out.update(payment_figures(conn, account_id, row, amounts.total, paid_rows))
+    last = paid_rows[-1:]
+    if last:  # Vayu's PaymentInfo: the last payment recorded
+        out["paymentInfo"] = {
+            "transactionId": last[0]["reference"],
+            "date": iso_us(last[0]["paid_at"]),
+            "amount": last[0]["amount"],
+            "customerId": row["customer_id"],
+        }
     if row["issued_at"] is not None:
         late = _unbilled_usage(conn, account_id, row, amounts)
         if late:
@@ -192,37 +241,60 @@ def _unbilled_usage(
     return report
 
 
-def _row(conn: sa.Connection, account_id: str, invoice_id: str, now: int) -> dict[str, Any]:
+def row_caught_up(conn: sa.Connection, account_id: str, invoice_id: str, now: int, grace_us: int) -> dict[str, Any]:
+    """The invoice's row, issued first when its cycle has ended (past the grace). 404 if none."""
     row = repo.get(conn, account_id, invoice_id)
     if row is None:
         raise NotFound(f"Invoice {invoice_id} not found.", param="invoiceId")
     if row["issued_at"] is None:  # its cycle may have ended (or been cut short by a termination)
-        catch_up(conn, account_id=account_id, until=now, now=now, customer_id=row["customer_id"])
+        catch_up(conn, account_id=account_id, until=now, now=now, customer_id=row["customer_id"], grace_us=grace_us)
         row = repo.get(conn, account_id, invoice_id)
         assert row is not None
     return row
 
 
 @exact
-def get(conn: sa.Connection, *, account_id: str, invoice_id: str, now: int) -> dict[str, Any]:
-    return to_wire(conn, account_id, _row(conn, account_id, invoice_id, now), now)
+def get(conn: sa.Connection, *, account_id: str, invoice_id: str, now: int, grace_us: int = 0) -> dict[str, Any]:
+    return to_wire(conn, account_id, row_caught_up(conn, account_id, invoice_id, now, grace_us), now)
+
+
+def payment_figures(
+    conn: sa.Connection,
+    account_id: str,
+    row: dict[str, Any],
+    total: Decimal,
+    paid_rows: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """amountPaid (sum of the payments), amountDue (total - amountPaid) and paidAt (the
+    instant of the last payment, once amountDue is 0; else null). A draft has none paid.
+    paid_rows: the invoice's payments when the caller has read them already."""
+    if paid_rows is None:
+        paid_rows = repo.payments(conn, account_id, row["id"])
+    paid = sum((p["amount"] for p in paid_rows), Decimal(0))
+    return {
+        "amountPaid": paid,
+        "amountDue": total - paid,
+        "paidAt": None if row["paid_at"] is None else iso_us(row["paid_at"]),
+    }
 
 
 @exact
-def payment_status(conn: sa.Connection, *, account_id: str, invoice_id: str, now: int) -> dict[str, Any]:
-    row = _row(conn, account_id, invoice_id, now)
-    total = _amounts(conn, account_id, row).total
-    paid = row["paid_at"] is not None
+def payment_status(
+    conn: sa.Connection, *, account_id: str, invoice_id: str, now: int, grace_us: int = 0
+) -> dict[str, Any]:
+    row = row_caught_up(conn, account_id, invoice_id, now, grace_us)
+    amounts = _amounts(conn, account_id, row)
+    figures = payment_figures(conn, account_id, row, amounts.total)
     out: dict[str, Any] = {
         "invoiceId": row["id"],
-        "billingStatus": _status(row, now).value,
-        "amountDue": Decimal(0) if paid else total,
-        "amountPaid": total if paid else Decimal(0),
-        "total": total,
-        "dueDate": None if row["due_date"] is None else iso_us(row["due_date"]),
+        "billingStatus": status_of(row, now).value,
+        "amountDue": figures["amountDue"],
+        "amountPaid": figures["amountPaid"],
+        "total": amounts.total,
+        "dueDate": iso_us(_due(conn, account_id, row, amounts)),
     }
-    if paid:
-        out["paidAt"] = iso_us(row["paid_at"])
+    if figures["paidAt"] is not None:
+        out["paidAt"] = figures["paidAt"]
     return out
 
 
@@ -237,12 +309,13 @@ def list_page(
     billing_status: str | None = None,
     issued_from: int | None = None,
     issued_to: int | None = None,
+    grace_us: int = 0,
 ) -> Page:
     if billing_status is not None and billing_status not in STATUSES:
         raise InvalidParameter(f"billingStatus must be one of {', '.join(sorted(STATUSES))}", param="billingStatus")
     if customer_id is not None and not sources.customer_exists(conn, account_id, customer_id):
         raise NotFound(f"Customer {customer_id} not found.", param="customerId")
-    catch_up(conn, account_id=account_id, until=now, now=now, customer_id=customer_id)
+    catch_up(conn, account_id=account_id, until=now, now=now, customer_id=customer_id, grace_us=grace_us)
     filters: dict[str, Any] = {
         "customer_id": customer_id,
         "status": billing_status,

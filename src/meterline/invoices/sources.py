@@ -36,6 +36,7 @@ class ContractView:
     customer_id: str
     name: str
     doc: Mapping[str, Any]
+    created_at: int  # µs: the invoice grace counts from it for cycles that ended before
 
 
 def _view(row: dict[str, Any]) -> ContractView:
@@ -46,7 +47,7 @@ def _view(row: dict[str, Any]) -> ContractView:
         doc.pop("endDate", None)
     else:
         doc["endDate"] = end
-    return ContractView(row["id"], row["customer_id"], str(doc.get("name") or ""), doc)
+    return ContractView(row["id"], row["customer_id"], str(doc.get("name") or ""), doc, int(row["created_at"]))
 
 
 def _billed(row: dict[str, Any]) -> bool:
@@ -62,6 +63,13 @@ def contracts(conn: sa.Connection, account_id: str, *, customer_id: str | None =
 def contract(conn: sa.Connection, account_id: str, contract_id: str) -> ContractView | None:
     row = contracts_repo.get(conn, account_id, contract_id)
     return None if row is None or not _billed(row) else _view(row)
+
+
+def product_names(conn: sa.Connection, account_id: str, product_ids: list[str]) -> dict[str, str]:
+    """The current names of these catalog products (deleted ones are left out)."""
+    if not product_ids:
+        return {}
+    return {pid: str(row["name"]) for pid, row in catalog_repo.get_many(conn, account_id, product_ids).items()}
 
 
 def customer_exists(conn: sa.Connection, account_id: str, customer_id: str) -> bool:
@@ -109,22 +117,49 @@ def cycle_usage(conn: sa.Connection, account_id: str, view: ContractView, cycle:
     for line in lines:
         product = products.get(str(line.product["catalogProductId"]))
         meter = None if product is None else meters.get(str(product.get("meter_id")))
-        if meter is None:
-            continue
-        value = usage_service.usage(
-            conn, account_id=account_id, aliases=aliases, meter_id=meter["id"], start_us=cycle.start, end_us=cycle.end
+        if meter is not None:
+            out[line.index] = _meter_usage(conn, account_id, view.customer_id, aliases, meter, cycle.start, cycle.end)
+    return out
+
+
+def _meter_usage(
+    conn: sa.Connection,
+    account_id: str,
+    customer_id: str,
+    aliases: list[str],
+    meter: dict[str, Any],
+    start_us: int,
+    end_us: int,
+) -> Decimal:
+    """The meter over the customer's events in [start, end), plus measurements (Count, Sum)."""
+    value = usage_service.usage(
+        conn, account_id=account_id, aliases=aliases, meter_id=meter["id"], start_us=start_us, end_us=end_us
+    )
+    operator = ((meter.get("doc") or {}).get("aggregationMethod") or {}).get("operator")
+    if operator in ("Count", "Sum"):
+        value += measurements_service.sum_for(
+            conn, account_id=account_id, customer_id=customer_id, meter_id=meter["id"], start_us=start_us, end_us=end_us
         )
-        operator = ((meter.get("doc") or {}).get("aggregationMethod") or {}).get("operator")
-        if operator in ("Count", "Sum"):
-            value += measurements_service.sum_for(
-                conn,
-                account_id=account_id,
-                customer_id=view.customer_id,
-                meter_id=meter["id"],
-                start_us=cycle.start,
-                end_us=cycle.end,
-            )
-        out[line.index] = value
+    return value
+
+
+def products_usage(
+    conn: sa.Connection, account_id: str, customer_id: str, product_ids: list[str], start_us: int, end_us: int
+) -> list[dict[str, Any]]:
+    """Usage of each catalog product (with a live meter) by the customer in [start, end), as
+    invoices count it: [{"productId", "productName", "consumedAmount"}] in the order given."""
+    products = catalog_repo.get_many(conn, account_id, sorted(set(product_ids)))
+    aliases = customers_repo.aliases_of(conn, account_id, customer_id)
+    meter_ids = sorted({str(p["meter_id"]) for p in products.values() if p.get("meter_id")})
+    meters = {m["id"]: m for m in meters_repo.get_many(conn, account_id, meter_ids)}
+    out = []
+    for pid in dict.fromkeys(product_ids):
+        product = products.get(pid)
+        meter = None if product is None else meters.get(str(product.get("meter_id")))
+        if product is None or meter is None:
+            continue
+        value = _meter_usage(conn, account_id, customer_id, aliases, meter, start_us, end_us)
+        out.append({"productId": pid, "productName": product["name"], "consumedAmount": value})
     return out
 
 
@@ -152,4 +187,11 @@ def notify_issued(
             "dueDate": iso_us(due_date_us) if due_date_us is not None else None,
         },
         dedupe_key=invoice_id,
+    )
+
+
+def notify_payment_status(conn: sa.Connection, *, account_id: str, data: dict[str, Any], dedupe_key: str) -> None:
+    """InvoicePaymentStatusChanged to the account's subscribers, in the caller's transaction."""
+    webhooks_service.enqueue(
+        conn, account_id=account_id, event_type="InvoicePaymentStatusChanged", data=data, dedupe_key=dedupe_key
     )

@@ -28,6 +28,7 @@ def to_doc(amounts: InvoiceAmounts) -> dict[str, Any]:
                 "discount": x.discount,
                 "creditsUsed": x.credits_used,
                 "tax": x.tax,
+                "detail": dict(x.detail),
             }
             for x in amounts.lines
         ],
@@ -52,6 +53,7 @@ def from_doc(doc: dict[str, Any]) -> InvoiceAmounts:
             discount=_d(x["discount"]),
             credits_used=_d(x["creditsUsed"]),
             tax=_d(x["tax"]),
+            detail=x.get("detail") or {},  # invoices issued before line details: none
         )
         for x in doc["lines"]
     )

@@ -4,13 +4,14 @@
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from meterline.invoices.amounts import ZERO, frac, money, money_down
 from meterline.invoices.cycles import Cycle, proration_factor
+from meterline.invoices.details import describe
 from meterline.invoices.lines import DEDUCTION_TYPES, DISCOUNTABLE_TYPES, USAGE_TYPES, Line, contract_lines
 from meterline.invoices.pricing import (
     discount_amount,
@@ -36,6 +37,8 @@ class LineAmounts:
     discount: Decimal = ZERO
     credits_used: Decimal = ZERO
     tax: Decimal = ZERO
+    # What a reader sees besides the money (invoices.details.describe); never read by totals.
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
@@ -188,6 +191,16 @@ def split_evenly(whole: Decimal, parts: int) -> list[Decimal]:
     return [Decimal(share + (1 if k < extra else 0)).scaleb(-2) for k in range(parts)]
 
 
+def _detail(contract: Mapping[str, Any], draft: _Draft, cycle: Cycle, factor: Fraction) -> dict[str, Any]:
+    line = draft.line
+    return {
+        "lineIndex": line.index,
+        "linePath": line.path,
+        "catalogProductId": line.product.get("catalogProductId"),
+        **describe(contract, line, draft.usage, cycle, factor),
+    }
+
+
 def compute_invoice(
     contract: Mapping[str, Any],
     cycle: Cycle,
@@ -222,6 +235,7 @@ def compute_invoice(
                 subtotal=subtotal,
                 overage=money(draft.overage),
                 discount=discount,
+                detail=_detail(contract, draft, cycle, factor),
             )
         )
     subtotal = sum((a.subtotal for a in amounts), ZERO)
@@ -232,7 +246,7 @@ def compute_invoice(
         deduction = min(money(_deduction(draft.line, Fraction(subtotal), cycle)), max(remaining, ZERO))
         remaining -= deduction
         line = amounts[pos]
-        amounts[pos] = LineAmounts(line.index, line.display_name, line.pricing_type, line.usage, discount=deduction)
+        amounts[pos] = replace(line, subtotal=ZERO, overage=ZERO, discount=deduction)
 
     discount = sum((a.discount for a in amounts), ZERO)
     payable = max(subtotal - discount, ZERO)

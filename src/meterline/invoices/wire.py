@@ -76,6 +76,7 @@ class InvoiceMeta:
     created_at: int
     updated_at: int
     payment_info: Mapping[str, Any] | None = None
+    product_names: Mapping[str, str] | None = None  # catalogProductId -> the product's name
 
 
 def breakdown(
@@ -91,8 +92,15 @@ def breakdown(
     }
 
 
-def line_wire(invoice_id: str, line: LineAmounts) -> dict[str, Any]:
-    return {
+def line_wire(invoice_id: str, line: LineAmounts, product_names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Vayu's LineItem (invoiceId, revenueBreakdown) plus what a reader needs (extension
+    fields, docs/semantics.md "Readable line items"): the product line it bills
+    (lineIndex, linePath, catalogProductId, productName, displayName, pricingType), the
+    quantity (usage in the cycle, periods, or 1), billedQuantity and unitPrice or tiers,
+    commitment, prorationFactor, and its charge (gross), discount and amount."""
+    detail = dict(line.detail)
+    product_id = detail.get("catalogProductId")
+    out: dict[str, Any] = {
         "invoiceId": invoice_id,
         "revenueBreakdown": breakdown(
             total=line.total,
@@ -102,7 +110,17 @@ def line_wire(invoice_id: str, line: LineAmounts) -> dict[str, Any]:
             credits_used=line.credits_used,
             tax=line.tax,
         ),
+        "lineIndex": line.index,
+        "displayName": line.display_name,
+        "pricingType": line.pricing_type,
+        "quantity": line.usage,
+        **detail,
+        "productName": None if product_id is None else (product_names or {}).get(str(product_id)),
+        "charge": line.subtotal,
+        "discount": line.discount,
+        "amount": line.total,
     }
+    return out
 
 
 def invoice_wire(amounts: InvoiceAmounts, meta: InvoiceMeta) -> dict[str, Any]:
@@ -124,7 +142,7 @@ def invoice_wire(amounts: InvoiceAmounts, meta: InvoiceMeta) -> dict[str, Any]:
         ),
         "billingStatus": str(meta.billing_status),
         "dueDate": None if meta.due_date is None else iso_us(meta.due_date),
-        "lineItems": [line_wire(meta.id, line) for line in amounts.lines],
+        "lineItems": [line_wire(meta.id, line, meta.product_names) for line in amounts.lines],
         "amount": amounts.amount,
         "createdAt": iso_us(meta.created_at),
         "updatedAt": iso_us(meta.updated_at),

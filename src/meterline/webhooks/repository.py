@@ -8,6 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from meterline.db.tables.webhooks import (
+    notification_runs as runs,
+)
+from meterline.db.tables.webhooks import (
     webhook_deliveries as deliveries,
 )
 from meterline.db.tables.webhooks import (
@@ -342,3 +345,20 @@ def finish_attempt(conn: sa.Connection, *, delivery_id: str, token: str, now: in
         .values(lease_token=None, lease_expires_at=None, updated_at=now, **values)
     )
     return result.rowcount > 0
+
+
+# ---- periodic notifications ----------------------------------------------------------------
+
+
+def has_run(conn: sa.Connection, account_id: str, kind: str, period: str) -> bool:
+    row = conn.execute(
+        sa.select(runs.c.period).where(runs.c.account_id == account_id, runs.c.kind == kind, runs.c.period == period)
+    ).first()
+    return row is not None
+
+
+def mark_run(conn: sa.Connection, account_id: str, kind: str, period: str, now: int) -> bool:
+    """Record that `kind` was computed for the account and period; False when it was already."""
+    values = {"account_id": account_id, "kind": kind, "period": period, "created_at": now}
+    stmt = _insert_ignore(conn, runs, values, ["account_id", "kind", "period"])
+    return conn.execute(stmt.returning(runs.c.period)).first() is not None

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from meterline.db.engine import Database, transaction
 from meterline.kit import jsonenc
-from meterline.kit.errors import BadRequest, Conflict, NotFound
+from meterline.kit.errors import BadRequest, Conflict, InvalidParameter, NotFound
 from meterline.kit.ids import new_id
 from meterline.kit.pagination import Page, PageRequest, make_page
 from meterline.kit.times import iso_us, now_us
@@ -90,6 +90,14 @@ def public_key(db: Database, *, account_id: str) -> str:
 # ---- subscriptions -----------------------------------------------------------------------
 
 
+# Types of the client's enum that Meterline never sends: refused at subscribe (400) rather
+# than accepted in silence.
+UNSERVED = {
+    NotificationEventType.CustomerPortalLinkSent.value: "Meterline has no customer portal: no portal link is ever sent",
+    NotificationEventType.InvoiceSendFailed.value: "Meterline sends no invoices, so no invoice sending ever fails",
+}
+
+
 def subscribe(
     conn: sa.Connection, *, account_id: str, data: WebhookSubscribe, allowed_networks: str = ""
 ) -> dict[str, Any]:
@@ -97,7 +105,15 @@ def subscribe(
     already subscribed to this event type, update its threshold and answer it.
 
     A callbackUrl whose host is (or resolves to) an internal address not in
-    `allowed_networks` (webhooks.egress) is 400 validation_failed, param callbackUrl."""
+    `allowed_networks` (webhooks.egress) is 400 validation_failed, param callbackUrl; a
+    type in UNSERVED is 400 event_type_unsupported."""
+    reason = UNSERVED.get(data.eventType.value)
+    if reason is not None:
+        raise InvalidParameter(
+            f"eventType {data.eventType.value} is not served: {reason}.",
+            param="eventType",
+            code="event_type_unsupported",
+        )
     host = urlsplit(data.callbackUrl).hostname or ""
     why = egress.check_host(host, egress.parse_networks(allowed_networks))
     if why is not None:

@@ -1,4 +1,6 @@
-"""Overage and CommitmentUsageCrossed: consumption crossing `threshold * provisioned`.
+"""Overage and CommitmentUsageCrossed: consumption crossing `threshold * provisioned`
+(and, through webhooks.linecrossings, TierCrossed, FinalTierExceeded, CommitmentCrossed
+and CurrencyCommitmentUsageCrossed, judged in the same pass).
 
 Consumption is never pushed by ingestion: a background job (`start`, listed in
 meterline.routers.BACKGROUND, and part of `meterline worker`) scans every
@@ -39,15 +41,15 @@ from meterline.jobs.leader import run_as_leader, start_periodic
 from meterline.kit import metrics
 from meterline.kit.decimals import EXACT
 from meterline.kit.times import now_us
+from meterline.webhooks import linecrossings, periodic, service
 from meterline.webhooks import repository as repo
-from meterline.webhooks import service
 from meterline.webhooks.schemas import NotificationEventType
 
 log = structlog.get_logger("meterline.webhooks")
 
 OVERAGE = NotificationEventType.Overage.value
 CROSSED = NotificationEventType.CommitmentUsageCrossed.value
-EVENT_TYPES = (OVERAGE, CROSSED)
+EVENT_TYPES = (OVERAGE, CROSSED, *linecrossings.EVENT_TYPES)
 ONE = Decimal(1)
 
 
@@ -130,18 +132,33 @@ def _failed(account_id: str, customer_id: str, exc: Exception) -> None:
 
 
 def pending(conn: sa.Connection, *, account_id: str, at_us: int) -> list[Crossing]:
-    """The crossings of the account as of at_us not queued yet (reads only)."""
+    """The crossings of the account as of at_us not queued yet (reads only): Overage,
+    CommitmentUsageCrossed, and the line crossings of webhooks.linecrossings."""
     overage = service.subscriptions_for(conn, account_id=account_id, event_type=OVERAGE)
     commitment = service.subscriptions_for(conn, account_id=account_id, event_type=CROSSED)
-    if not overage and not commitment:
+    line_subs = linecrossings.subscriptions(conn, account_id)
+    if not overage and not commitment and not line_subs:
         return []
     by_customer: dict[str, list[LineInForce]] = {}
     for line in account_lines_in_force(conn, account_id=account_id, at_us=at_us):
         by_customer.setdefault(line.customer_id, []).append(line)
     found: list[Crossing] = []
+    docs = linecrossings.docs_for(conn, account_id)
     for customer_id, lines in by_customer.items():
         try:
-            found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+            if overage or commitment:
+                found += _customer(conn, account_id, customer_id, lines, at_us, overage, commitment)
+            due = linecrossings.due(
+                conn,
+                account_id=account_id,
+                customer_id=customer_id,
+                lines=lines,
+                at_us=at_us,
+                subs=line_subs,
+                docs=docs,
+            )
+            for d in due:
+                found.append(Crossing(d.event_type, d.subscription_id, d.dedupe_key, d.data))
         except sa.exc.DBAPIError:
             raise  # the transaction is broken: the account's pass fails (scan_all logs it)
         except Exception as exc:  # one customer's failure never stops the others
@@ -202,28 +219,43 @@ def scan_all(db: Database, *, at_us: int) -> int:
 @dataclass(frozen=True)
 class ScanConfig:
     interval_seconds: float = 5.0
+    renewal_notice_days: int = 30  # UpcomingRenewal (METERLINE_RENEWAL_NOTICE_DAYS)
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0:
             raise ValueError("METERLINE_THRESHOLD_SCAN_SECONDS must be > 0")
+        if self.renewal_notice_days < 0:
+            raise ValueError("METERLINE_RENEWAL_NOTICE_DAYS must be >= 0")
 
 
 JOB_NAME = "threshold-scan"
 
 
-def _scan_round(db: Database) -> None:
+def run_round(db: Database, *, at_us: int, config: ScanConfig) -> int:
+    """One round of the job: the crossings, then the calendar notifications
+    (webhooks.periodic). A plain function: whoever runs the periodic jobs calls it."""
+    queued = scan_all(db, at_us=at_us)
+    return queued + periodic.scan_all(db, at_us=at_us, renewal_days=config.renewal_notice_days)
+
+
+def _scan_round(db: Database, config: ScanConfig) -> None:
     with metrics.job_round("threshold_scan"):
-        scan_all(db, at_us=now_us())
+        run_round(db, at_us=now_us(), config=config)
 
 
 async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> None:
-    """Scan every `interval_seconds` until `stop`, in one process at a time across every
-    server and worker on the database (meterline.jobs.leader)."""
-    await run_as_leader(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _scan_round(db), stop=stop)
+    """Run a round every `interval_seconds` until `stop`, in one process at a time across
+    every server and worker on the database (meterline.jobs.leader)."""
+    await run_as_leader(
+        db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _scan_round(db, config), stop=stop
+    )
 
 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process job (routers.BACKGROUND); app.state.threshold_scan_config may override."""
     db: Database = app.state.db
-    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig(app.state.settings.threshold_scan_seconds)
-    return start_periodic(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _scan_round(db))
+    settings = app.state.settings
+    config = getattr(app.state, "threshold_scan_config", None) or ScanConfig(
+        settings.threshold_scan_seconds, settings.renewal_notice_days
+    )
+    return start_periodic(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _scan_round(db, config))

@@ -306,8 +306,10 @@ def run_blocking(db: Database, settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         await asyncio.gather(
             run_forever(db, WorkerConfig.from_settings(settings), stop),
-            thresholds.run_forever(db, thresholds.ScanConfig(settings.threshold_scan_seconds), stop),
-            invoice_job.run_forever(db, settings.invoice_interval, stop),
+            thresholds.run_forever(
+                db, thresholds.ScanConfig(settings.threshold_scan_seconds, settings.renewal_notice_days), stop
+            ),
+            invoice_job.run_forever(db, settings.invoice_interval, stop, invoice_job.grace_of(settings)),
         )
 
     asyncio.run(main())

@@ -90,3 +90,14 @@ webhook_deliveries = sa.Table(
         postgresql_where=sa.text(_PENDING),
     ),
 )
+
+# A periodic notification computed for an account and a period (0014): UnchargedEvents per
+# UTC day ("2026-11-03"), MonthEndReport per month ("2026-11"); each is computed once.
+notification_runs = sa.Table(
+    "notification_runs",
+    metadata,
+    sa.Column("account_id", sa.String(24), primary_key=True),
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("period", sa.String(16), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
