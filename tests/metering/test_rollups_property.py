@@ -4,7 +4,8 @@ equals the reference aggregator over the events that are stored, on SQLite and P
 Covers duplicates (in a batch and across batches), deletions, late arrivals, meters
 created before and after their events (incremental vs backfill), meters changed
 mid-stream, every operator, filters, instanceKey, nested paths, and windows that do
-and do not align with hour/day buckets.
+and do not align with hour/day buckets, among them windows whose edges lie just after an
+hour's last event or at its first (an edge bucket taken whole, or not, by its span).
 """
 
 from decimal import Decimal
@@ -126,6 +127,21 @@ def _stored(model: dict[str, dict[str, Any]]) -> list[Event]:
     ]
 
 
+def _edge_windows(stored: list[Event]) -> list[Any]:
+    """Windows with an edge inside an hour right after (or at) that hour's last (first)
+    event: the read may take those edge buckets whole (when every alias's events of the
+    hour lie inside), else it reads their events. A few hours, both kinds of edge."""
+    spans: dict[int, tuple[int, int]] = {}
+    for e in stored:
+        hour = e.ts - e.ts % HOUR_US
+        lo, hi = spans.get(hour, (e.ts, e.ts))
+        spans[hour] = (min(lo, e.ts), max(hi, e.ts))
+    out: list[Any] = []
+    for lo, hi in sorted(spans.values())[:3]:
+        out += [((BASE - 4 * DAY_US, hi + 1), ALIASES), ((lo, BASE + 4 * DAY_US), ALIASES[:1]), ((lo, hi + 1), ALIASES)]
+    return out
+
+
 def _check_property(db: Database, meter_doc: dict[str, Any], plan: list[Any], queries: list[Any], at: int) -> None:
     account = make_account(db, "prop")
     acc = account.account_id
@@ -151,7 +167,7 @@ def _check_property(db: Database, meter_doc: dict[str, Any], plan: list[Any], qu
                 current = {**current, **arg}
     assert meter_id is not None
     stored = _stored(model)
-    queries = [*queries, ((BASE - 4 * DAY_US, BASE + 4 * DAY_US), ALIASES)]
+    queries = [*queries, ((BASE - 4 * DAY_US, BASE + 4 * DAY_US), ALIASES), *_edge_windows(stored)]
     with transaction(db, write=False) as conn:
         for (start, end), aliases in queries:
             got = usage(conn, account_id=acc, aliases=aliases, meter_id=meter_id, start_us=start, end_us=end)

@@ -20,6 +20,7 @@ def insert(
             name=name,
             event_name=event_name,
             doc=doc,
+            rollup_id=meter_id,
             created_at=now,
             updated_at=now,
         )
@@ -106,17 +107,29 @@ def mark_deleted(conn: sa.Connection, account_id: str, meter_id: str, now: int) 
     )
 
 
+def _key_row(r: Any) -> dict[str, Any]:
+    return {
+        "id": r[0],
+        "version": r[1],
+        "updated_at": r[2],
+        "event_name": r[3],
+        "doc_text": r[4],
+        "rollup_id": r[5],
+        "build_id": r[6],
+    }
+
+
 def live_keys(conn: sa.Connection, account_id: str, meter_ids: list[str]) -> list[dict[str, Any]]:
-    """id, version, updated_at, event_name and the unparsed doc (`doc_text`) of live meters:
-    the hot path of usage(), which compiles a meter once per version."""
+    """id, version, updated_at, event_name, the unparsed doc (`doc_text`), rollup_id and
+    build_id of live meters: the hot path of usage(), which compiles a meter once per version."""
     if not meter_ids:
         return []
     sql = (
-        "SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = ? "
+        "SELECT id, version, updated_at, event_name, doc, rollup_id, build_id FROM meters WHERE account_id = ? "
         f"AND id IN ({marks(len(meter_ids))}) AND deleted_at IS NULL"
     )
     rows = fetch(conn, sql, (account_id, *meter_ids))
-    return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]
+    return [_key_row(r) for r in rows]
 
 
 def live_keys_for_event_names(conn: sa.Connection, account_id: str, names: list[str]) -> list[dict[str, Any]]:
@@ -124,8 +137,8 @@ def live_keys_for_event_names(conn: sa.Connection, account_id: str, names: list[
     if not names:
         return []
     sql = (
-        "SELECT id, version, updated_at, event_name, doc FROM meters WHERE account_id = ? "
+        "SELECT id, version, updated_at, event_name, doc, rollup_id, build_id FROM meters WHERE account_id = ? "
         f"AND event_name IN ({marks(len(names))}) AND deleted_at IS NULL ORDER BY seq"
     )
     rows = fetch(conn, sql, (account_id, *names))
-    return [{"id": r[0], "version": r[1], "updated_at": r[2], "event_name": r[3], "doc_text": r[4]} for r in rows]
+    return [_key_row(r) for r in rows]
