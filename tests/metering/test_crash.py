@@ -142,9 +142,13 @@ def test_backfill_command_rebuilds_rollups(tmp_path: Path) -> None:
             event_name="call",
             doc={"name": "calls", "eventName": "call", "aggregationMethod": {"operator": "Sum", "field": "v"}},
             now=0,
+            rollup_id="a" * 24,
         )
         events_service.ingest(conn, account_id=acc.account_id, events=_batch(1))
         usage_repo.delete_meter(conn, acc.account_id, "a" * 24)  # as if the rollups were lost
+    with transaction(db, write=False) as conn:
+        lost = usage(conn, account_id=acc.account_id, aliases=["acme"], meter_id="a" * 24, start_us=0, end_us=2**62)
+    assert lost == 0
     env = {**os.environ, "METERLINE_DATABASE_URL": url}
     out = subprocess.run([CLI, "meters", "backfill", "--meter", "a" * 24], env=env, capture_output=True, check=True)
     assert b"rebuilt 1 meter" in out.stderr

@@ -19,7 +19,9 @@ def _us(text: str) -> int:
 H10 = _us("2026-01-10T10:00:00Z")
 
 
-def _read(db: Database, account_id: str, meter_id: str, start: str, end: str) -> tuple[Decimal, list[tuple[int, int]], list[tuple[int, int, int]]]:
+def _read(
+    db: Database, account_id: str, meter_id: str, start: str, end: str
+) -> tuple[Decimal, list[tuple[int, int]], list[tuple[int, int, int]]]:
     with transaction(db, write=False) as conn:
         (row,) = meters_repo.live_keys(conn, account_id, [meter_id])
         item = (row, _us(start), _us(end))
@@ -50,7 +52,7 @@ def test_edge_hour_read_from_events_when_an_event_lies_outside(db: Database) -> 
         event("e3", ts="2026-01-10T10:40:00Z", alias="other", value=7),
     ]
     account_id, meter_id = stored_meter(db, meter_body("Sum"), events)
-    value, raw, ranges = _read(db, account_id, meter_id, "2026-01-10T00:00:00Z", "2026-01-10T10:30:00Z")
+    value, raw, _ = _read(db, account_id, meter_id, "2026-01-10T00:00:00Z", "2026-01-10T10:30:00Z")
     assert value == Decimal(2)
     assert raw == [(H10, _us("2026-01-10T10:30:00Z"))]
     value, raw, _ = _read(db, account_id, meter_id, "2026-01-10T10:06:00Z", "2026-01-10T12:00:00Z")

@@ -220,6 +220,23 @@ def delete_meter(conn: sa.Connection, account_id: str, meter_id: str) -> None:
         conn.execute(sa.delete(table).where(table.c.account_id == account_id, table.c.meter_id == meter_id))
 
 
+def delete_some(conn: sa.Connection, account_id: str, meter_id: str, limit: int) -> int:
+    """Delete up to `limit` rows of each rollup table of this rollup id (a dropped one, in
+    chunks: no long write transaction); answers the rows deleted."""
+    deleted = 0
+    for table, key in ((meter_rollups, _KEY_COLS), (meter_distinct, _KEY_COLS + ", value")):
+        keys = fetch(
+            conn,
+            f"SELECT {key} FROM {table.name} WHERE account_id = ? AND meter_id = ? LIMIT ?",
+            (account_id, meter_id, limit),
+        )
+        if keys:
+            where = " AND ".join(f"{c} = ?" for c in key.split(", "))
+            raw_executemany(conn, driver_sql(conn.dialect.name, f"DELETE FROM {table.name} WHERE {where}"), keys)
+            deleted += len(keys)
+    return deleted
+
+
 Part = tuple[int, str, Sequence[tuple[int, int, int]]]  # (tag, meter_id, bucket ranges)
 _MAX_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
 _MAX_PARAMS = 30_000  # SQLite allows 32766 parameters
@@ -293,9 +310,7 @@ def edge_buckets_whole(
     per = max(1, min(_MAX_TERMS, _MAX_PARAMS // (7 + len(aliases))))
     for i in range(0, len(terms), per):
         chunk = terms[i : i + per]
-        params = [
-            v for tag, rid, (a, b) in chunk for v in (tag, a, account_id, rid, *aliases, a - a % hour_us, a, b)
-        ]
+        params = [v for tag, rid, (a, b) in chunk for v in (tag, a, account_id, rid, *aliases, a - a % hour_us, a, b)]
         for tag, a, outside in fetch(conn, _unioned(one, len(chunk)), params):
             if int(outside) == 0:
                 whole.add((int(tag), int(a)))

@@ -1,12 +1,14 @@
 """Usage: a meter's value over a window, from rollups plus at most the partial hours at
-the window's edges; and the maintenance of those rollups (ingest, delete, backfill).
+the window's edges (only those whose bucket also holds events outside the window); and
+the maintenance of those rollups (ingest, delete). Whole rebuilds run in the background
+(meters/rebuilds.py); a meter's rollups are those of its `rollup_id` (rollup_of).
 
 Callers own the transaction. Deltas are merged inside the database (one upsert per
-batch), and an account's rebuilds (deletes, backfill) run while its events lock is held
+batch), and an account's recomputations (deletes) run while its events lock is held
 (events.repository.lock_account), so concurrent writers never lose an update.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 from meterline.events import repository as events_repo
 from meterline.kit import jsonenc
 from meterline.kit.errors import NotFound
+from meterline.meters import rebuilds
 from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
 from meterline.meters.rollups import DAY_US, HOUR_US, Acc, compute, finalize, windows
@@ -124,40 +127,8 @@ def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str,
             if e["name"] == meter_row["event_name"]:
                 alias_days.setdefault(e["customer_alias"], set()).add(e["ts"] - e["ts"] % DAY_US)
         recompute_days(conn, account_id, meter_row, alias_days)
-
-
-def backfill(
-    conn: sa.Connection,
-    account_id: str,
-    meter_row: dict[str, Any],
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Rebuild every rollup of a meter from the stored events; returns the events read."""
-    events_repo.lock_account(conn, account_id)
-    spec = spec_of(meter_row)
-    repo.delete_meter(conn, account_id, meter_row["id"])
-    total = events_repo.count_named(conn, account_id, spec.event_name)
-    accs: dict[Any, Acc] = {}
-    distinct: dict[Any, int] = {}
-    done = 0
-    for chunk in events_repo.stream_named(conn, account_id, spec.event_name):
-        delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in chunk))
-        for key, acc in delta.accs.items():
-            if key in accs:
-                accs[key].merge(acc)
-            else:
-                accs[key] = acc
-        for dkey, n in delta.distinct.items():
-            distinct[dkey] = distinct.get(dkey, 0) + n
-        done += len(chunk)
-        if progress:
-            progress(done, total)
-    repo.upsert_accs(conn, account_id, meter_row["id"], accs)
-    repo.add_distinct(conn, account_id, meter_row["id"], distinct)
-    if progress:
-        progress(done, total)
-    return done
+        if alias_days:  # its building rollups may hold deleted events: the rebuild starts over
+            rebuilds.restart_building(conn, account_id, meter_row)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -348,9 +319,3 @@ def meter_rows_for(conn: sa.Connection, account_id: str, names: Iterable[str]) -
     """Live meters of these event names: id, event_name, version, updated_at, doc_text
     (use spec_of(row) for the compiled meter)."""
     return meters_repo.live_keys_for_event_names(conn, account_id, sorted(set(names)))
-
-
-def drop(conn: sa.Connection, account_id: str, meter_id: str) -> None:
-    """Forget a deleted meter's rollups."""
-    events_repo.lock_account(conn, account_id)
-    repo.delete_meter(conn, account_id, meter_id)

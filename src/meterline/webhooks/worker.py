@@ -281,9 +281,12 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
 
 
 def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
-    """`meterline worker`: deliver, and scan thresholds (webhooks.thresholds), until SIGINT/SIGTERM."""
+    """`meterline worker`: deliver, scan thresholds (webhooks.thresholds) and run meter
+    rebuilds (meters.rebuilds), until SIGINT/SIGTERM."""
     import signal
 
+    from meterline.config import Settings
+    from meterline.meters import rebuilds
     from meterline.webhooks import thresholds
 
     async def main() -> None:
@@ -294,6 +297,7 @@ def run_blocking(db: Database, config: WorkerConfig | None = None) -> None:
         await asyncio.gather(
             run_forever(db, config or WorkerConfig.from_env(), stop),
             thresholds.run_forever(db, thresholds.ScanConfig.from_env(), stop),
+            rebuilds.run_forever(db, rebuilds.RebuildConfig.from_settings(Settings.from_env()), stop),
         )
 
     asyncio.run(main())

@@ -62,7 +62,6 @@ def downgrade() -> None:
     op.drop_table("meter_rebuilds")
     # DROP COLUMN (SQLite >= 3.35) keeps meter_rollups WITHOUT ROWID, where a batch copy
     # would not.
-    for table, column in (("meters", "build_id"), ("meters", "rollup_id"), ("meter_rollups", "max_ts")) + (
-        ("meter_rollups", "min_ts"),
-    ):
+    drops = [("meters", "build_id"), ("meters", "rollup_id"), ("meter_rollups", "max_ts"), ("meter_rollups", "min_ts")]
+    for table, column in drops:
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
