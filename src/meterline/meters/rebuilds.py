@@ -89,7 +89,9 @@ def _cancel(conn: sa.Connection, account_id: str, meter: dict[str, Any], now: in
 
 
 def forget(conn: sa.Connection, *, account_id: str, meter: dict[str, Any], now: int) -> None:
-    """A deleted meter: cancel its rebuild, queue every rollup id of it for deletion."""
+    """A deleted meter: cancel its rebuild, queue every rollup id of it for deletion (under
+    the account's lock: no ingestion merges into them after this commits)."""
+    events_repo.lock_account(conn, account_id)
     _cancel(conn, account_id, meter, now)
     if meter["rollup_id"] is not None:
         repo.add_drop(conn, account_id, meter["rollup_id"], now)

@@ -119,6 +119,6 @@ def delete(conn: sa.Connection, *, account_id: str, meter_id: str) -> dict[str, 
     now = now_us()
     repo.mark_deleted(conn, account_id, meter_id, now)
     rebuilds.forget(conn, account_id=account_id, meter=row, now=now)
-    row = repo.get_any(conn, account_id, meter_id)
-    assert row is not None
-    return to_wire(row, deleted=True)
+    gone = repo.get_any(conn, account_id, meter_id)
+    assert gone is not None
+    return to_wire(gone, deleted=True)

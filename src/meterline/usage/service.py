@@ -231,7 +231,7 @@ def read_plans(
     the window is moved from the raw ranges to the buckets (one query for every item: a
     heavy customer's current hour is never re-read). A meter without complete rollups
     (rebuild running) is read from its stored events alone: exact, and slower."""
-    plans = []
+    plans: list[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]] = []
     edges = []
     for k, (_, start, end) in enumerate(items):
         if rids[k] is None:
