@@ -20,7 +20,7 @@ class Settings:
     key_status_ttl_seconds: float = 2.0
     background_jobs: bool = True
     log_level: str = "INFO"
-    rebuild_chunk_events: int = 10_000
+    rebuild_chunk_events: int = 2_500
     rebuild_lease_seconds: float = 30.0
 
     @classmethod
@@ -34,6 +34,6 @@ class Settings:
             key_status_ttl_seconds=float(_env("METERLINE_KEY_STATUS_TTL_SECONDS", "2") or 2),
             background_jobs=(_env("METERLINE_BACKGROUND_JOBS", "1") or "1") not in ("0", "false", "no"),
             log_level=_env("METERLINE_LOG_LEVEL", "INFO") or "INFO",
-            rebuild_chunk_events=int(_env("METERLINE_REBUILD_CHUNK_EVENTS", "10000") or 10000),
+            rebuild_chunk_events=int(_env("METERLINE_REBUILD_CHUNK_EVENTS", "2500") or 2500),
             rebuild_lease_seconds=float(_env("METERLINE_REBUILD_LEASE_SECONDS", "30") or 30),
         )

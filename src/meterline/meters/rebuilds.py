@@ -111,7 +111,7 @@ def restart_building(conn: sa.Connection, account_id: str, meter: dict[str, Any]
 
 @dataclass(frozen=True)
 class RebuildConfig:
-    chunk_events: int = 10_000
+    chunk_events: int = 2_500
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
 
