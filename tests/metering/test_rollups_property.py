@@ -5,8 +5,9 @@ Covers duplicates (in a batch and across batches), deletions, late arrivals, met
 created before and after their events (incremental vs background rebuild), meters changed
 mid-stream, reads while a rebuild is pending or part-way (chunks of 3 events, with
 ingestion and deletes between chunks) and after it swapped in, every operator, filters,
-instanceKey, nested paths, and windows that do and do not align with hour/day buckets, among them windows whose edges lie just after an
-hour's last event or at its first (an edge bucket taken whole, or not, by its span).
+instanceKey, nested paths, and windows that do and do not align with hour/day buckets,
+among them windows whose edges lie just after an hour's last event or at its first (an
+edge bucket taken whole, or not, by its span).
 """
 
 from decimal import Decimal
