@@ -55,11 +55,17 @@ def test_0008_clusters_the_rollup_tables_on_sqlite_and_keeps_their_rows(tmp_path
             )
         before = _sqlite_rollup_tables(db)
         assert all("WITHOUT ROWID" not in sql for sql, _ in before.values())
-        upgrade(db)
+        upgrade(db, "0008_rollups_without_rowid")
         after = _sqlite_rollup_tables(db)
         for table, (sql, rows) in after.items():
             assert sql.rstrip().endswith("WITHOUT ROWID")
             assert rows == before[table][1]
+        upgrade(db)  # 0010 adds the span columns (NULL: unknown) and keeps the tables clustered
+        spans = _sqlite_rollup_tables(db)
+        assert spans["meter_rollups"][0].rstrip().endswith("WITHOUT ROWID")
+        assert spans["meter_rollups"][1] == [(*row, None, None) for row in before["meter_rollups"][1]]
+        command.downgrade(alembic_config(db), "0008_rollups_without_rowid")
+        assert _sqlite_rollup_tables(db) == after  # 0010's downgrade: columns dropped, still clustered
         command.downgrade(alembic_config(db), "0006_invoices")
         back = _sqlite_rollup_tables(db)
         for table, (sql, rows) in back.items():

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     db_pgbouncer: bool = False
     invoice_grace_seconds: float = Field(0.0, ge=0)
     renewal_notice_days: int = Field(30, ge=0)
+    rebuild_chunk_events: int = Field(2_500, ge=1)
+    rebuild_lease_seconds: float = Field(30.0, gt=0)
 
     @classmethod
     def from_env(cls) -> "Settings":

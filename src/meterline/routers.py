@@ -32,6 +32,7 @@ BACKGROUND: tuple[str, ...] = (
     "meterline.webhooks.worker:start",
     "meterline.webhooks.thresholds:start",
     "meterline.invoices.job:start",
+    "meterline.meters.rebuilds:start",
 )
 
 

@@ -66,11 +66,15 @@ def test_events_and_meters_with_the_official_client(live_server: LiveServer, acc
 
     meters = vayu.meters.list()
     assert [m.id for m in meters.meters] == [meter_id] and meters.total == 1 and not meters.has_more
-    assert vayu.meters.get(meter_id).meter.aggregation_method.operator == AggregationOperator.SUM
+    got_meter = vayu.meters.get(meter_id).meter
+    assert got_meter.aggregation_method.operator == AggregationOperator.SUM
+    # our extension `rebuild` is kept aside by the client's model, which parses the rest
+    assert got_meter.additional_properties["rebuild"]["status"] == "done"
     updated = vayu.meters.update(
         meter_id, aggregation_method=AggregationMethod(operator=AggregationOperator.COUNT)
     ).meter
     assert updated.name == "Tokens" and updated.aggregation_method.operator == AggregationOperator.COUNT
+    assert updated.additional_properties["rebuild"]["status"] == "pending"  # events stored: rebuilt in the background
     gone = vayu.meters.delete(meter_id).meter
     assert gone.id == meter_id and gone.deleted_at
     with pytest.raises(NotFoundException):

@@ -56,3 +56,35 @@ def stored_meter(db: Database, body: dict[str, Any], events: list[dict[str, Any]
         meter = meters_service.create(conn, account_id=account_id, data=MeterCreate.model_validate(body))
         events_service.ingest(conn, account_id=account_id, events=events)
     return account_id, meter["id"]
+
+
+def run_rebuilds(db: Database, *, chunk: int = 10_000, steps: int | None = None) -> int:
+    """Work the pending meter rebuilds as a background process would: all of them to their
+    end (steps=None), or only `steps` transactions of work. Answers the steps run."""
+    from meterline.meters import rebuilds
+
+    config = rebuilds.RebuildConfig(chunk_events=chunk)
+    ran = 0
+    while steps is None or ran < steps:
+        claimed = rebuilds.claim(db, config)
+        if claimed is None:
+            break
+        while steps is None or ran < steps:
+            job = rebuilds.step(db, *claimed, config)
+            ran += 1
+            if job["status"] not in ("pending", "running"):
+                break
+        else:
+            release(db, claimed[0])
+    if steps is None:
+        while rebuilds.drain_drops(db, chunk=chunk):
+            pass
+    return ran
+
+
+def release(db: Database, job_id: str) -> None:
+    """End a job's lease (as if its holder had stopped and the lease run out)."""
+    from meterline.meters import repository as meters_repo
+
+    with transaction(db) as conn:
+        meters_repo.update_rebuild(conn, job_id, lease_until=0)

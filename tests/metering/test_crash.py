@@ -142,13 +142,46 @@ def test_backfill_command_rebuilds_rollups(tmp_path: Path) -> None:
             event_name="call",
             doc={"name": "calls", "eventName": "call", "aggregationMethod": {"operator": "Sum", "field": "v"}},
             now=0,
+            rollup_id="a" * 24,
         )
         events_service.ingest(conn, account_id=acc.account_id, events=_batch(1))
         usage_repo.delete_meter(conn, acc.account_id, "a" * 24)  # as if the rollups were lost
+    with transaction(db, write=False) as conn:
+        lost = usage(conn, account_id=acc.account_id, aliases=["acme"], meter_id="a" * 24, start_us=0, end_us=2**62)
+    assert lost == 0
     env = {**os.environ, "METERLINE_DATABASE_URL": url}
     out = subprocess.run([CLI, "meters", "backfill", "--meter", "a" * 24], env=env, capture_output=True, check=True)
     assert b"rebuilt 1 meter" in out.stderr
     with transaction(db, write=False) as conn:
         total = usage(conn, account_id=acc.account_id, aliases=["acme"], meter_id="a" * 24, start_us=0, end_us=2**62)
     db.dispose()
+    assert total == BATCH
+
+
+def test_backfill_command_runs_pending_rebuilds(tmp_path: Path) -> None:
+    """`meterline meters backfill` (no option) runs the rebuild a POST /meters queued."""
+    from meterline.db.migrate import upgrade
+    from meterline.events import service as events_service
+    from meterline.meters import repository as meters_repo
+    from meterline.meters import service as meters_service
+    from meterline.meters.schemas import MeterCreate
+    from tests.conftest import make_account
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    db = create_database(url)
+    upgrade(db)
+    acc = make_account(db, "p").account_id
+    body = {"name": "calls", "eventName": "call", "aggregationMethod": {"operator": "Sum", "field": "v"}}
+    with transaction(db) as conn:
+        events_service.ingest(conn, account_id=acc, events=_batch(1))
+        meter = meters_service.create(conn, account_id=acc, data=MeterCreate.model_validate(body))
+    assert meter["rebuild"]["status"] == "pending"
+    env = {**os.environ, "METERLINE_DATABASE_URL": url, "METERLINE_REBUILD_CHUNK_EVENTS": "7"}
+    out = subprocess.run([CLI, "meters", "backfill"], env=env, capture_output=True, check=True)
+    assert b"rebuilt 1 meter" in out.stderr
+    with transaction(db, write=False) as conn:
+        row = meters_repo.get(conn, acc, meter["id"])
+        total = usage(conn, account_id=acc, aliases=["acme"], meter_id=meter["id"], start_us=0, end_us=2**62)
+    db.dispose()
+    assert row is not None and row["rollup_id"] == meter["id"] and row["build_id"] is None
     assert total == BATCH

@@ -234,9 +234,15 @@ def write_options(db: Database) -> dict[str, Any]:
 
 @contextmanager
 def transaction(db: Database, *, write: bool = True) -> Iterator[sa.Connection]:
-    """A transaction outside a request (CLI, background jobs): commit on success, else roll back."""
+    """A transaction outside a request (CLI, background jobs): commit on success, else roll back.
+
+    A read (write=False) on PostgreSQL runs in REPEATABLE READ: one snapshot for all its
+    statements, as SQLite's read transactions have (a usage read checks an edge bucket's
+    span, then reads the bucket: both must see the same state)."""
     with db.engine.connect() as conn:
         if write:
             conn = conn.execution_options(**write_options(db))
+        elif not db.is_sqlite:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn

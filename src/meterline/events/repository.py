@@ -243,3 +243,37 @@ def day_counts(conn: sa.Connection, account_id: str, start_us: int, end_us: int)
         .order_by(_E.name, _E.customer_alias)
     )
     return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+def max_seq(conn: sa.Connection) -> int:
+    """The highest event seq stored (any account; 0 when none): a rebuild's high-water mark."""
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(_E.seq), 0))).scalar_one())
+
+
+def count_named_upto(conn: sa.Connection, account_id: str, name: str, upto_seq: int) -> int:
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(events)
+        .where(_E.account_id == account_id, _E.name == name, _E.seq <= upto_seq)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def chunk_named(
+    conn: sa.Connection, account_id: str, name: str, *, after_seq: int, upto_seq: int, limit: int
+) -> list[tuple[int, int, str, str, str | None]]:
+    """Up to `limit` events named `name` with seq in (after_seq, upto_seq], by seq:
+    (seq, ts, ref, alias, data_json)."""
+    rows = conn.execute(
+        sa.select(_E.seq, _E.ts, _E.ref, _E.customer_alias, _E.data)
+        .where(_E.account_id == account_id, _E.name == name, _E.seq > after_seq, _E.seq <= upto_seq)
+        .order_by(_E.seq)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def any_named(conn: sa.Connection, account_id: str, name: str) -> bool:
+    """Whether the account has stored an event of this name (one index probe)."""
+    stmt = sa.select(sa.literal(1)).where(_E.account_id == account_id, _E.name == name).limit(1)
+    return conn.execute(stmt).first() is not None

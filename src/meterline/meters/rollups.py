@@ -1,7 +1,9 @@
 """Rollup state: mergeable per-bucket summaries of a meter. Pure (the SQL is in usage/).
 
 A bucket's state (`Acc`) holds what every operator needs and merges associatively:
-Count n, valued count nv, exact sum, min, max, first and last (timestamp, ref, value).
+Count n, valued count nv, exact sum, min, max, first and last (timestamp, ref, value),
+and the span of the bucket's events: their earliest and latest timestamps (lo, hi), which
+let a read take a bucket at a window's edge whole when all its events lie inside.
 Distinct keeps its values separately (value -> number of events carrying it), so a
 union over buckets stays exact. Buckets are hours (level 0) and days (level 1), aligned
 on the Unix epoch in UTC.
@@ -33,9 +35,15 @@ class Acc:
     vmax: Decimal | None = None
     first: Point | None = None
     last: Point | None = None
+    lo: int | None = None  # earliest event timestamp (µs) of the bucket (None: no event)
+    hi: int | None = None  # latest
 
     def merge(self, o: "Acc") -> None:
         self.n += o.n
+        if o.lo is not None and (self.lo is None or o.lo < self.lo):
+            self.lo = o.lo
+        if o.hi is not None and (self.hi is None or o.hi > self.hi):
+            self.hi = o.hi
         if o.nv == 0:
             return
         self.nv += o.nv
@@ -154,7 +162,11 @@ def compute(spec: MeterSpec, events: Iterable[tuple[int, str, str, Any]]) -> Del
         key = (alias, 0, ts - ts % HOUR_US, inst)
         acc = hours.get(key)
         if acc is None:
-            acc = hours[key] = Acc()
+            acc = hours[key] = Acc(lo=ts, hi=ts)
+        elif ts < acc.lo:  # type: ignore[operator]
+            acc.lo = ts
+        elif ts > acc.hi:  # type: ignore[operator]
+            acc.hi = ts
         add(acc, ts, ref, spec.value(data) if wants_value else None)
         if is_distinct:
             dv = spec.distinct_value(data)

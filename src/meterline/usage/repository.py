@@ -17,7 +17,10 @@ from meterline.meters.spec import NO_INSTANCE
 
 _D = meter_distinct.c
 _CHUNK = 400
-_STATE = ("n", "nv", "total", "vmin", "vmax", "first_ts", "first_ref", "first_val", "last_ts", "last_ref", "last_val")
+_STATE = (
+    *("n", "nv", "total", "vmin", "vmax", "first_ts", "first_ref", "first_val", "last_ts", "last_ref", "last_val"),
+    *("min_ts", "max_ts"),  # the span of the bucket's events (migration 0010)
+)
 
 
 def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
@@ -30,6 +33,8 @@ def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
         None if acc.vmax is None else decimal_text(acc.vmax),
         *((f[0], f[1], decimal_text(f[2])) if f else (None, None, None)),
         *((la[0], la[1], decimal_text(la[2])) if la else (None, None, None)),
+        acc.lo,
+        acc.hi,
     )
 
 
@@ -66,16 +71,18 @@ def _dec_max(a: str, b: str) -> str:
     return a if Decimal(a) >= Decimal(b) else b
 
 
-# The state columns each operator maintains (the others keep their defaults).
+# The state columns each operator maintains (the others keep their defaults); every
+# operator keeps its buckets' span (min_ts, max_ts: read by edge_buckets_whole).
+_SPAN = ("min_ts", "max_ts")
 _OP_COLUMNS = {
-    "Count": ("n",),
-    "Distinct": ("n",),
-    "Sum": ("n", "nv", "total"),
-    "Average": ("n", "nv", "total"),
-    "Max": ("n", "nv", "vmax"),
-    "Min": ("n", "nv", "vmin"),
-    "First": ("n", "nv", "first_ts", "first_ref", "first_val"),
-    "Last": ("n", "nv", "last_ts", "last_ref", "last_val"),
+    "Count": ("n", *_SPAN),
+    "Distinct": ("n", *_SPAN),
+    "Sum": ("n", "nv", "total", *_SPAN),
+    "Average": ("n", "nv", "total", *_SPAN),
+    "Max": ("n", "nv", "vmax", *_SPAN),
+    "Min": ("n", "nv", "vmin", *_SPAN),
+    "First": ("n", "nv", "first_ts", "first_ref", "first_val", *_SPAN),
+    "Last": ("n", "nv", "last_ts", "last_ref", "last_val", *_SPAN),
 }
 _KEY_COLS = "account_id, meter_id, alias, level, bucket, instance"
 
@@ -122,6 +129,11 @@ def _merge_sql(dialect: str, operator: str, *, setwise: bool = False) -> str:
         "vmax": [f"vmax = {pick('vmax', hi)}"],
         "first_ts": point("first", "<"),
         "last_ts": point("last", ">"),
+        # The span widens. Written so that a NULL stored span (a bucket written before
+        # migration 0010: span unknown) stays NULL on both databases (LEAST/GREATEST
+        # would skip the NULL on PostgreSQL and claim a span the old events may exceed).
+        "min_ts": [f"min_ts = CASE WHEN excluded.min_ts < {t}.min_ts THEN excluded.min_ts ELSE {t}.min_ts END"],
+        "max_ts": [f"max_ts = CASE WHEN excluded.max_ts > {t}.max_ts THEN excluded.max_ts ELSE {t}.max_ts END"],
     }
     cols = _OP_COLUMNS[operator]
     extra = [c for c in _DEFAULTS if c not in cols]
@@ -275,6 +287,23 @@ def delete_meter(conn: sa.Connection, account_id: str, meter_id: str) -> None:
         conn.execute(sa.delete(table).where(table.c.account_id == account_id, table.c.meter_id == meter_id))
 
 
+def delete_some(conn: sa.Connection, account_id: str, meter_id: str, limit: int) -> int:
+    """Delete up to `limit` rows of each rollup table of this rollup id (a dropped one, in
+    chunks: no long write transaction); answers the rows deleted."""
+    deleted = 0
+    for table, key in ((meter_rollups, _KEY_COLS), (meter_distinct, _KEY_COLS + ", value")):
+        keys = fetch(
+            conn,
+            f"SELECT {key} FROM {table.name} WHERE account_id = ? AND meter_id = ? LIMIT ?",
+            (account_id, meter_id, limit),
+        )
+        if keys:
+            where = " AND ".join(f"{c} = ?" for c in key.split(", "))
+            raw_executemany(conn, driver_sql(conn.dialect.name, f"DELETE FROM {table.name} WHERE {where}"), keys)
+            deleted += len(keys)
+    return deleted
+
+
 Part = tuple[int, str, Sequence[tuple[int, int, int]]]  # (tag, meter_id, bucket ranges)
 _MAX_TERMS = 400  # SQLite allows 500 terms in one compound SELECT
 _MAX_PARAMS = 30_000  # SQLite allows 32766 parameters
@@ -317,6 +346,42 @@ def _union_sql(select: str, n_aliases: int, n_terms: int) -> str:
         f"AND alias IN ({marks(n_aliases)}) AND level = ? AND bucket >= ? AND bucket < ?"
     )
     return _unioned(one, n_terms)
+
+
+# One term of edge_buckets_whole: the stored buckets of one hour whose events are not all
+# inside [a, b) (a NULL span, written before migration 0010, counts as not inside).
+_EDGE_ONE = (
+    "SELECT ? AS tag, ? AS a, COUNT(*) FROM meter_rollups WHERE account_id = ? AND meter_id = ? "
+    "AND alias IN ({aliases}) AND level = 0 AND bucket = ? "
+    "AND (min_ts IS NULL OR max_ts IS NULL OR min_ts < ? OR max_ts >= ?)"
+)
+
+
+def edge_buckets_whole(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    parts: Sequence[tuple[int, str, Sequence[tuple[int, int]]]],
+    hour_us: int,
+) -> set[tuple[int, int]]:
+    """Which partial edge hours may be read from their buckets: of each part's (tag,
+    rollup id, [a, b) ranges, each within one hour), the (tag, a) whose hour bucket has,
+    for every alias and instance, all its events' timestamps in [a, b) (by the bucket's
+    stored span min_ts..max_ts). An hour with no bucket qualifies (it holds no event).
+    One UNION ALL of primary-key lookups, one count per range."""
+    terms = [(tag, rid, r) for tag, rid, ranges in parts for r in ranges]
+    if not terms or not aliases:
+        return set()
+    one = _EDGE_ONE.format(aliases=marks(len(aliases)))
+    whole: set[tuple[int, int]] = set()
+    per = max(1, min(_MAX_TERMS, _MAX_PARAMS // (7 + len(aliases))))
+    for i in range(0, len(terms), per):
+        chunk = terms[i : i + per]
+        params = [v for tag, rid, (a, b) in chunk for v in (tag, a, account_id, rid, *aliases, a - a % hour_us, a, b)]
+        for tag, a, outside in fetch(conn, _unioned(one, len(chunk)), params):
+            if int(outside) == 0:
+                whole.add((int(tag), int(a)))
+    return whole
 
 
 _POINT_COLS = "n, nv, first_ts, first_ref, first_val, last_ts, last_ref, last_val"

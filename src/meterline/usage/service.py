@@ -1,13 +1,16 @@
 """Usage: a meter's value over a window, from rollups plus at most the partial hours at
-the window's edges; and the maintenance of those rollups (ingest, delete, backfill).
+the window's edges (only those whose bucket also holds events outside the window); and
+the maintenance of those rollups (ingest, delete). Whole rebuilds run in the background
+(meters/rebuilds.py); a meter's rollups are those of its `rollup_id` (rollup_of).
 
 Callers own the transaction. Deltas are merged inside the database (a few set-wise upserts
 per batch: concurrent batches of one account add up, never lose an update), under the
-account's shared lock (events.repository.lock_account_shared); an account's rebuilds
-(deletes, backfill, drop) take the exclusive one (lock_account), so no merge interleaves.
+account's shared lock (events.repository.lock_account_shared); an account's
+recomputations (deletes, drop, a rebuild's start) take the exclusive one (lock_account),
+so no merge interleaves with them.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +19,10 @@ import sqlalchemy as sa
 from meterline.events import repository as events_repo
 from meterline.kit import jsonenc
 from meterline.kit.errors import NotFound
+from meterline.meters import rebuilds
 from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
-from meterline.meters.rollups import DAY_US, Acc, compute, finalize, windows
+from meterline.meters.rollups import DAY_US, HOUR_US, Acc, compute, finalize, windows
 from meterline.meters.spec import MeterSpec, compile_meter
 from meterline.usage import repository as repo
 
@@ -45,14 +49,21 @@ def _data(text: str | None) -> Any:
 # -- maintenance ---------------------------------------------------------------------
 
 
-MeterKeys = tuple[tuple[str, int, int, str], ...]
+MeterKeys = tuple[tuple[Any, ...], ...]
 # One rollup merge per meter selecting some of the events (repository rows, ready to run).
 Plan = list[repo.MergeRows]
 
 
 def meter_keys(meters: Sequence[dict[str, Any]]) -> MeterKeys:
-    """What a plan depends on: each live meter's id, version, update time and event name."""
-    return tuple((r["id"], r["version"], r["updated_at"], r["event_name"]) for r in meters)
+    """What a plan depends on: each live meter's id, version, update time, event name and
+    the rollup ids it merges into (live and building)."""
+    return tuple((r["id"], r["version"], r["updated_at"], r["event_name"], *targets(r)) for r in meters)
+
+
+def targets(row: dict[str, Any]) -> list[str]:
+    """The rollup ids new events of a meter merge into: the live one and, while a rebuild
+    runs, the one it fills (meters/rebuild.py)."""
+    return [rid for rid in (row["rollup_id"], row["build_id"]) if rid is not None]
 
 
 def plan_inserted(
@@ -69,7 +80,8 @@ def plan_inserted(
         if evs:
             spec = spec_of(row)
             delta = compute(spec, evs)
-            plan.append(repo.merge_rows(account_id, row["id"], spec.operator, delta.accs, delta.distinct))
+            for rid in targets(row):
+                plan.append(repo.merge_rows(account_id, rid, spec.operator, delta.accs, delta.distinct))
     return plan
 
 
@@ -94,13 +106,16 @@ def recompute_days(
 ) -> None:
     """Rebuild the hour and day buckets of these (alias, day)s from the stored events."""
     spec = spec_of(meter_row)
+    rid = rollup_of(meter_row)
+    if rid is None:
+        return
     for alias, days in alias_days.items():
-        repo.delete_days(conn, account_id, meter_row["id"], alias, sorted(days), DAY_US)
+        repo.delete_days(conn, account_id, rid, alias, sorted(days), DAY_US)
         ranges = [(d, d + DAY_US) for d in sorted(days)]
         rows = events_repo.in_ranges(conn, account_id, spec.event_name, [alias], ranges)
         delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in rows))
-        repo.upsert_accs(conn, account_id, meter_row["id"], delta.accs)
-        repo.add_distinct(conn, account_id, meter_row["id"], delta.distinct)
+        repo.upsert_accs(conn, account_id, rid, delta.accs)
+        repo.add_distinct(conn, account_id, rid, delta.distinct)
 
 
 def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str, Any]]) -> None:
@@ -114,40 +129,8 @@ def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str,
             if e["name"] == meter_row["event_name"]:
                 alias_days.setdefault(e["customer_alias"], set()).add(e["ts"] - e["ts"] % DAY_US)
         recompute_days(conn, account_id, meter_row, alias_days)
-
-
-def backfill(
-    conn: sa.Connection,
-    account_id: str,
-    meter_row: dict[str, Any],
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Rebuild every rollup of a meter from the stored events; returns the events read."""
-    events_repo.lock_account(conn, account_id)
-    spec = spec_of(meter_row)
-    repo.delete_meter(conn, account_id, meter_row["id"])
-    total = events_repo.count_named(conn, account_id, spec.event_name)
-    accs: dict[Any, Acc] = {}
-    distinct: dict[Any, int] = {}
-    done = 0
-    for chunk in events_repo.stream_named(conn, account_id, spec.event_name):
-        delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in chunk))
-        for key, acc in delta.accs.items():
-            if key in accs:
-                accs[key].merge(acc)
-            else:
-                accs[key] = acc
-        for dkey, n in delta.distinct.items():
-            distinct[dkey] = distinct.get(dkey, 0) + n
-        done += len(chunk)
-        if progress:
-            progress(done, total)
-    repo.upsert_accs(conn, account_id, meter_row["id"], accs)
-    repo.add_distinct(conn, account_id, meter_row["id"], distinct)
-    if progress:
-        progress(done, total)
-    return done
+        if alias_days:  # its building rollups may hold deleted events: the rebuild starts over
+            rebuilds.restart_building(conn, account_id, meter_row)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -174,7 +157,8 @@ def window_values(
     """
     aliases = list(dict.fromkeys(aliases))
     specs = [spec_of(row) for row, _, _ in items]
-    plans = [windows(start, end) for _, start, end in items]
+    rids = [rollup_of(row) for row, _, _ in items]
+    plans = read_plans(conn, account_id, aliases, items, rids)
     per_instance: list[dict[str, Acc]] = [{} for _ in items]
     distinct: list[dict[str, set[str]]] = [{} for _ in items]
     edge_parts = [(k, specs[k].event_name, plans[k][0]) for k in range(len(items))]
@@ -197,7 +181,7 @@ def window_values(
             kind = "points" if spec.instance_key else spec.operator
         else:
             kind = "sum" if spec.instance_key else "flat"
-        parts[kind].append((k, items[k][0]["id"], plans[k][1]))
+        parts[kind].append((k, rids[k] or "", plans[k][1]))
     for tag, inst, acc in [
         *repo.windows_summed(conn, account_id, aliases, parts["sum"]),
         *repo.windows_summed_flat(conn, account_id, aliases, parts["flat"]),
@@ -214,9 +198,62 @@ def window_values(
     for k, spec in enumerate(specs):
         if spec.operator == "Distinct":
             flat = spec.instance_key is None
-            out.append(_distinct(conn, account_id, aliases, items[k][0]["id"], plans[k][1], distinct[k], flat))
+            out.append(_distinct(conn, account_id, aliases, rids[k] or "", plans[k][1], distinct[k], flat))
         else:
             out.append(finalize(spec.operator, per_instance[k], distinct[k]))
+    return out
+
+
+def rollup_of(row: dict[str, Any]) -> str | None:
+    """The rollup id serving a meter row's current definition; None while its rebuild
+    has not completed (its reads then compute from the stored events)."""
+    rid: str | None = row["rollup_id"]
+    return rid
+
+
+def _by_hour(a: int, b: int) -> list[tuple[int, int]]:
+    """[a, b) cut at hour boundaries (windows() gives a raw range of two hours at most)."""
+    out = []
+    while a < b:
+        cut = a - a % HOUR_US + HOUR_US
+        out.append((a, min(b, cut)))
+        a = cut
+    return out
+
+
+def read_plans(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    items: Sequence[tuple[dict[str, Any], int, int]],
+    rids: Sequence[str | None],
+) -> list[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]]:
+    """Per item, the raw ranges read from stored events and the bucket ranges read from
+    rollups (see rollups.windows). A partial edge hour whose bucket holds only events inside
+    the window is moved from the raw ranges to the buckets (one query for every item: a
+    heavy customer's current hour is never re-read). A meter without complete rollups
+    (rebuild running) is read from its stored events alone: exact, and slower."""
+    plans: list[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]] = []
+    edges = []
+    for k, (_, start, end) in enumerate(items):
+        if rids[k] is None:
+            plans.append(([(start, end)] if start < end else [], []))
+            continue
+        raw, ranges = windows(start, end)
+        raw = [piece for a, b in raw for piece in _by_hour(a, b)]
+        plans.append((raw, ranges))
+        if raw:
+            edges.append((k, rids[k] or "", raw))
+    whole = repo.edge_buckets_whole(conn, account_id, aliases, edges, HOUR_US) if edges else set()
+    if not whole:
+        return plans
+    out = []
+    for k, (raw, ranges) in enumerate(plans):
+        kept = [(a, b) for a, b in raw if (k, a) not in whole]
+        if len(kept) < len(raw):
+            taken = [(a - a % HOUR_US) for a, _ in raw if (k, a) in whole]
+            ranges = [*ranges, *((0, h, h + 1) for h in taken)]
+        out.append((kept, ranges))
     return out
 
 
@@ -284,9 +321,3 @@ def meter_rows_for(conn: sa.Connection, account_id: str, names: Iterable[str]) -
     """Live meters of these event names: id, event_name, version, updated_at, doc_text
     (use spec_of(row) for the compiled meter)."""
     return meters_repo.live_keys_for_event_names(conn, account_id, sorted(set(names)))
-
-
-def drop(conn: sa.Connection, account_id: str, meter_id: str) -> None:
-    """Forget a deleted meter's rollups."""
-    events_repo.lock_account(conn, account_id)
-    repo.delete_meter(conn, account_id, meter_id)

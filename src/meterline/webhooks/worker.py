@@ -291,12 +291,14 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
 
 
 def run_blocking(db: Database, settings: Settings) -> None:
-    """`meterline worker`: deliver, scan thresholds (webhooks.thresholds) and issue due
-    invoices (invoices.job), until SIGINT/SIGTERM. The two periodic jobs run here only
-    while this process holds their lease (meterline.jobs.leader)."""
+    """`meterline worker`: deliver, scan thresholds (webhooks.thresholds), issue due
+    invoices (invoices.job) and run meter rebuilds (meters.rebuilds), until SIGINT/SIGTERM.
+    The two periodic jobs run here only while this process holds their lease
+    (meterline.jobs.leader); a rebuild is held by one process at a time (its own lease)."""
     import signal
 
     from meterline.invoices import job as invoice_job
+    from meterline.meters import rebuilds
     from meterline.webhooks import thresholds
 
     async def main() -> None:
@@ -310,6 +312,7 @@ def run_blocking(db: Database, settings: Settings) -> None:
                 db, thresholds.ScanConfig(settings.threshold_scan_seconds, settings.renewal_notice_days), stop
             ),
             invoice_job.run_forever(db, settings.invoice_interval, stop, invoice_job.grace_of(settings)),
+            rebuilds.run_forever(db, rebuilds.RebuildConfig.from_settings(settings), stop),
         )
 
     asyncio.run(main())

@@ -20,6 +20,11 @@ meters = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("deleted_at", sa.BigInteger, nullable=True),
+    # The rollups (meter_rollups.meter_id) serving the current definition, NULL while its
+    # first rebuild runs (reads then compute from the stored events); the rollups a running
+    # rebuild fills (ingestion merges into both). Migration 0010.
+    sa.Column("rollup_id", sa.String(24), nullable=True),
+    sa.Column("build_id", sa.String(24), nullable=True),
     sa.Index("ix_meters_account_event_name", "account_id", "event_name"),
 )
 
@@ -65,6 +70,10 @@ meter_rollups = sa.Table(
     sa.Column("last_ts", sa.BigInteger, nullable=True),
     sa.Column("last_ref", sa.Text, nullable=True),
     sa.Column("last_val", sa.Text, nullable=True),
+    # The earliest and latest timestamp of the bucket's events (NULL: written before
+    # migration 0010, unknown). A read takes an edge bucket whole when they lie in its window.
+    sa.Column("min_ts", sa.BigInteger, nullable=True),
+    sa.Column("max_ts", sa.BigInteger, nullable=True),
     sa.PrimaryKeyConstraint("account_id", "meter_id", "alias", "level", "bucket", "instance"),
     sqlite_with_rowid=False,  # clustered on the key (migration 0008)
 )
@@ -83,4 +92,39 @@ meter_distinct = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("account_id", "meter_id", "alias", "level", "bucket", "instance", "value"),
     sqlite_with_rowid=False,  # clustered on the key (migration 0008)
+)
+
+# Background meter rebuilds (meters/rebuild.py): one row per job. `rollup_id` is the id the
+# job fills; `high_water_seq` (fixed when the job starts, under the account's lock) bounds
+# the events it folds, `cursor_seq` is how far it got (resumed from after a crash).
+meter_rebuilds = sa.Table(
+    "meter_rebuilds",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("meter_id", sa.String(24), nullable=False),
+    sa.Column("rollup_id", sa.String(24), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # pending | running | done | cancelled
+    sa.Column("high_water_seq", sa.BigInteger, nullable=True),
+    sa.Column("cursor_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("events_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("events_total", sa.BigInteger, nullable=True),
+    sa.Column("lease_token", sa.Text, nullable=True),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("finished_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_meter_rebuilds_account_meter", "account_id", "meter_id"),
+    sa.Index("ix_meter_rebuilds_status", "status"),
+)
+
+# Rollup ids no meter reads any more (replaced, abandoned or deleted meters): their rows
+# are deleted in the background, in chunks.
+meter_rollup_drops = sa.Table(
+    "meter_rollup_drops",
+    metadata,
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("rollup_id", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("account_id", "rollup_id"),
 )

@@ -1,14 +1,14 @@
 """job leases: one leader per periodic job across every process on a database
 
 Revision ID: 0011_job_leases
-Revises: 0008_rollups_without_rowid
+Revises: 0010_rollup_spans_rebuilds
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_job_leases"
-down_revision = "0008_rollups_without_rowid"
+down_revision = "0010_rollup_spans_rebuilds"
 branch_labels = None
 depends_on = None
 
