@@ -97,6 +97,10 @@ def serve(
             access_log=False,
             log_config=uvicorn_log_config(loaded.log_level),
             log_level=loaded.log_level.lower(),
+            # uvicorn restarts a worker that is not ready within this (5 s by default);
+            # importing the app takes seconds on a loaded host, so a short limit restarts
+            # workers forever and the port never answers.
+            timeout_worker_healthcheck=120,
         )
     finally:
         if workers > 1:
