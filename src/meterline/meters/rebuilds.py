@@ -21,7 +21,7 @@ crashed holder's lease expires and another process resumes the job from its curs
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +109,14 @@ def restart_building(conn: sa.Connection, account_id: str, meter: dict[str, Any]
 # -- running ----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _writing(db: Database) -> Iterator[sa.Connection]:
+    """A write transaction taken in the writers' turn (SQLite: queued with ingestion on
+    the lock file rather than polling SQLite's busy handler; PostgreSQL: a transaction)."""
+    with db.writer_turn(), transaction(db) as conn:
+        yield conn
+
+
 @dataclass(frozen=True)
 class RebuildConfig:
     chunk_events: int = 2_500
@@ -126,7 +134,7 @@ def claim(
     """(job id, lease token) of a job this process now holds, or None."""
     token = secrets.token_hex(16)
     now = now_us()
-    with transaction(db) as conn:
+    with _writing(db) as conn:
         job_id = repo.claim_rebuild(
             conn,
             token=token,
@@ -141,7 +149,7 @@ def claim(
 def step(db: Database, job_id: str, token: str, config: RebuildConfig) -> dict[str, Any]:
     """One transaction of work on a held job: start it, fold one chunk, or swap. Answers
     the job row after it (status "done" when finished). Raises LostLease."""
-    with transaction(db) as conn:
+    with _writing(db) as conn:
         job = repo.get_rebuild(conn, job_id)
         if job is None:
             raise LostLease(job_id)
@@ -228,7 +236,7 @@ def drain_drops(db: Database, *, chunk: int, limit: int = 10) -> int:
         pending = repo.drops(conn, limit)
     total = 0
     for account_id, rollup_id in pending:
-        with transaction(db) as conn:
+        with _writing(db) as conn:
             n = usage_repo.delete_some(conn, account_id, rollup_id, chunk)
             if n == 0:
                 repo.remove_drop(conn, account_id, rollup_id)
