@@ -21,12 +21,13 @@ from meterline.aggregation import groups, series
 from meterline.aggregation import repository as repo
 from meterline.aggregation.inline import InlineSpec, compile_inline, same_meter
 from meterline.aggregation.schemas import AggregationRequest
+from meterline.contracts.lines import iso_exact
 from meterline.customers import repository as customers_repo
 from meterline.events import repository as events_repo
 from meterline.kit import jsonenc
 from meterline.kit.errors import BadRequest, NotFound
 from meterline.kit.ids import ID_PATTERN
-from meterline.kit.times import iso_us, now_us, parse_instant, to_us
+from meterline.kit.times import now_us, parse_instant, to_us
 from meterline.meters.aggregation import Event
 from meterline.usage import service as usage
 
@@ -156,7 +157,7 @@ def query(conn: sa.Connection, *, account_id: str, body: AggregationRequest) -> 
         evs = _events(conn, account_id, aliases, rest, start, end) if rest else []
         columns = [by_rollups[k] if k in matched else series.column(s, evs, windows) for k, s in enumerate(specs)]
     return {
-        "period": {"startTime": iso_us(start), "endTime": iso_us(end)},
+        "period": {"startTime": iso_exact(start), "endTime": iso_exact(end)},  # nothing lost
         "dataPoints": series.points(labels, keys, columns, fill=bool(body.fillDates)),
         "groupBy": by,
     }
