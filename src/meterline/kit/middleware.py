@@ -9,6 +9,7 @@ The request id is the client's `X-Request-Id` when it is 1-64 characters of
 contextvars) to every line logged while the request is served.
 """
 
+import logging
 import os
 import random
 import re
@@ -20,9 +21,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meterline.kit import metrics
+from meterline.logs import write_line
 
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
-access_log = structlog.get_logger("meterline.access")
+ACCESS_LOGGER = "meterline.access"
 
 EVENTS_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -48,7 +50,8 @@ def route_of(scope: Scope) -> str:
 class RequestContext:
     def __init__(self, app: ASGIApp, *, access_log: bool = True, access_log_sample: float = 1.0) -> None:
         self.app = app
-        self.log_sample = access_log_sample if access_log else 0.0
+        enabled = access_log and logging.getLogger(ACCESS_LOGGER).isEnabledFor(logging.INFO)
+        self.log_sample = access_log_sample if enabled else 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,13 +107,13 @@ class RequestContext:
             route = route_of(scope)
             metrics.request_done(scope["method"], route, status, seconds)
             if self.log_sample >= 1.0 or (self.log_sample > 0.0 and random.random() < self.log_sample):
-                access_log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope.get("path", ""),
-                    route=route,
-                    status=status,
-                    duration_ms=round(seconds * 1000, 3),
-                    account_id=scope.get("meterline.account_id"),
-                )
+                fields = {
+                    "method": scope["method"],
+                    "path": scope.get("path", ""),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "account_id": scope.get("meterline.account_id"),
+                }
+                write_line(ACCESS_LOGGER, "request", fields)
             structlog.contextvars.clear_contextvars()
