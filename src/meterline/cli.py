@@ -97,6 +97,9 @@ def serve(
             access_log=False,
             log_config=uvicorn_log_config(loaded.log_level),
             log_level=loaded.log_level.lower(),
+            # A worker answers its first health check only once imported: on a busy host
+            # that can take longer than uvicorn's 5 s, which then kills it, again and again.
+            timeout_worker_healthcheck=30,
         )
     finally:
         if workers > 1:

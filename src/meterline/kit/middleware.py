@@ -90,19 +90,13 @@ class RequestContext:
 
         header = (b"x-request-id", rid.encode())
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers: list[Any] = list(message.get("headers", []))
-                if not any(h[0].lower() == b"x-request-id" for h in headers):
-                    headers.append(header)
-                message["headers"] = headers
-            await send(message)
+        recorded = False
 
-        try:
-            await self.app(scope, limited_receive, send_with_id)
-        finally:
+        def record() -> None:
+            # Before the answer's last bytes go out: a client that has its answer can count
+            # on the request being in /metrics and in the log.
+            nonlocal recorded
+            recorded = True
             seconds = time.perf_counter() - start
             route = route_of(scope)
             metrics.request_done(scope["method"], route, status, seconds)
@@ -116,4 +110,22 @@ class RequestContext:
                     "account_id": scope.get("meterline.account_id"),
                 }
                 write_line(ACCESS_LOGGER, "request", fields)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers: list[Any] = list(message.get("headers", []))
+                if not any(h[0].lower() == b"x-request-id" for h in headers):
+                    headers.append(header)
+                message["headers"] = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body") and not recorded:
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            if not recorded:  # no complete answer (the client left, or nothing was sent)
+                record()
             structlog.contextvars.clear_contextvars()
