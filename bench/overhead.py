@@ -10,14 +10,24 @@ batches). Consumption: p50 of products-consumptions (bench.consumption.measure, 
 dataset). Variants are interleaved (A B C, A B C, ...) so that load drifting on a shared
 machine spreads over all three; the median of the rounds is reported.
 
+Before the A/B runs, the recording itself is timed in isolation (`micro`, min of repeats
+of 20,000 calls, in a fresh process per mode: one process, and prometheus-client's
+multiprocess mode as `--workers N` uses it): CPU per request that is independent of load on
+a shared machine, set against the path costs the A/B runs measure.
+
 Environment: BENCH_OVERHEAD_ROUNDS (3), BENCH_OVERHEAD_BATCHES (1000-event batches per
-ingestion run, 20), BENCH_OVERHEAD_REQUESTS (consumption requests per run, 2000).
+ingestion run, 20), BENCH_OVERHEAD_REQUESTS (consumption requests per run, 2000),
+BENCH_OVERHEAD_AB=0 to time the recording only.
 """
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import timeit
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +45,50 @@ VARIANTS = {
 console = Console()
 
 
+def micro() -> dict[str, float]:
+    """µs per call (min of 5 repeats of 20,000) of what a request records; run in a fresh
+    process (the metrics mode is chosen when prometheus-client is imported)."""
+    import logging
+
+    from meterline.kit import metrics
+    from meterline.logs import configure_logging, write_line
+
+    configure_logging("INFO")  # stderr: /dev/null in the parent's subprocess call
+    route = "/customers/products-consumptions/{customerId}"
+    out = {}
+
+    def per_call(fn: object) -> float:
+        return min(timeit.repeat(fn, number=20_000, repeat=5)) / 20_000 * 1e6  # type: ignore[arg-type]
+
+    out["request"] = per_call(lambda: metrics.request_done("GET", route, 200, 0.0011))
+
+    def batch() -> None:
+        metrics.request_done("POST", "/events", 200, 0.017)
+        metrics.INGEST_SECONDS.observe(0.016)
+        metrics.events_counted(1000, 0, 0)
+
+    out["ingestion_batch"] = per_call(batch)
+    fields = {"method": "GET", "path": "/customers/x", "route": route, "status": 200, "duration_ms": 1.1,
+              "account_id": "a" * 24}
+    out["access_line"] = per_call(lambda: write_line("meterline.access", "request", fields))
+    logging.shutdown()
+    return out
+
+
+def _micro_in(multiprocess: bool) -> dict[str, float]:
+    env = {**os.environ}
+    with tempfile.TemporaryDirectory() as d:
+        if multiprocess:
+            env["PROMETHEUS_MULTIPROC_DIR"] = d
+        else:
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.overhead", "micro"], env=env, cwd=ROOT, capture_output=True, text=True,
+            check=True,
+        ).stdout
+    return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def _with_env(env: dict[str, str]) -> None:
     os.environ.update(env)  # the servers are subprocesses: they read their settings from it
 
@@ -45,8 +99,35 @@ def main() -> None:
     requests = int(os.environ.get("BENCH_OVERHEAD_REQUESTS", "2000"))
     cache = Path(os.environ.get("BENCH_DATA", ROOT / "bench" / ".data"))
     cache.mkdir(parents=True, exist_ok=True)
-    saved = {k: os.environ.get(k) for k in ("METERLINE_METRICS", "METERLINE_ACCESS_LOG")}
     began = time.perf_counter()
+    costs = {"one process": _micro_in(False), "multiprocess (--workers N)": _micro_in(True)}
+    micro_rows = [
+        (mode, f"{c['request']:.1f} µs", f"{c['ingestion_batch']:.1f} µs", f"{c['access_line']:.1f} µs")
+        for mode, c in costs.items()
+    ]
+    table = Table("recording cost per call", "a request (counter + histogram)", "an ingestion batch", "access line")
+    for row in micro_rows:
+        table.add_row(*row)
+    console.print(table)
+    micro_lines = [
+        "",
+        f"## Metrics and access-log overhead — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        "",
+        "Command: `make bench` (`python -m bench overhead` alone). Recording cost in isolation "
+        "(min of 5 x 20,000 calls, fresh process per mode):",
+        f"Machine: {metering._machine()}",
+        "",
+        "| mode | a request (counter + histogram) | an ingestion batch (+ histogram, counter) | access line |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in micro_rows],
+        "",
+    ]
+    out = ROOT / "BENCHMARKS.md"
+    with out.open("a") as f:
+        f.write("\n".join(micro_lines))
+    if os.environ.get("BENCH_OVERHEAD_AB", "1") == "0":
+        return
+    saved = {k: os.environ.get(k) for k in ("METERLINE_METRICS", "METERLINE_ACCESS_LOG")}
     path, info = consumption.dataset(10_000, cache)
     ingest: dict[str, list[float]] = {v: [] for v in VARIANTS}
     reads: dict[str, list[float]] = {v: [] for v in VARIANTS}
@@ -83,23 +164,22 @@ def main() -> None:
     console.print(table)
     lines = [
         "",
-        f"## Metrics and access-log overhead — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        "",
-        "Command: `make bench` (`python -m bench overhead` alone); A/B/C interleaved, "
+        "A/B/C over HTTP, interleaved, "
         f"{rounds} rounds; ingestion: {batches} 1000-event batches per run over HTTP, "
         f"{metering.CONNECTIONS} connections, 1 server process; consumption: {requests} requests per endpoint "
         f"and run, 10,000-event dataset; ran {time.perf_counter() - began:,.0f} s",
-        f"Machine: {metering._machine()}",
         "",
         "| variant | ingestion (median) | consumption p50 (median) | target |",
         "|---|---|---|---|",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d, _ in rows],
         "",
     ]
-    out = ROOT / "BENCHMARKS.md"
     with out.open("a") as f:
         f.write("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["micro"]:
+        print(json.dumps(micro()))
+    else:
+        main()

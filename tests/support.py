@@ -63,7 +63,7 @@ def start_cli_server(
     proc = subprocess.Popen(
         [CLI, "serve", "--port", str(port), *args], env=env, stdout=subprocess.DEVNULL, stderr=stderr
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine: imports alone can take many seconds
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/meters", timeout=1)

@@ -9,8 +9,10 @@ import logging
 import logging.config
 import os
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 
 
@@ -84,3 +86,19 @@ def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
     }
+
+
+def write_line(logger: str, event: str, fields: dict[str, Any]) -> None:
+    """One INFO line, in the shape `formatter()` gives, straight to stderr: for the access
+    log, written once per request, ~20x cheaper than a trip through `logging` (measured by
+    bench/overhead.py). Carries the request's contextvars like any other line."""
+    line = {
+        **fields,
+        "event": event,
+        **structlog.contextvars.get_contextvars(),
+        "pid": os.getpid(),
+        "logger": logger,
+        "level": "info",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    sys.stderr.write(orjson.dumps(line).decode() + "\n")

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.registry import Collector
@@ -82,10 +83,19 @@ def mark_process_dead(pid: int | None = None) -> None:
         multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 
+# (method, route, status) -> the two children a request records into; a label lookup costs
+# more than the increment. Bounded: routes are templates.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def request_done(method: str, route: str, status: int, seconds: float) -> None:
     if enabled:
-        REQUESTS.labels(method, route, str(status)).inc()
-        REQUEST_SECONDS.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        pair = _children.get(key)
+        if pair is None:
+            pair = _children[key] = (REQUESTS.labels(method, route, str(status)), REQUEST_SECONDS.labels(method, route))
+        pair[0].inc()
+        pair[1].observe(seconds)
 
 
 def events_counted(accepted: int, invalid: int, duplicate: int) -> None:

@@ -19,6 +19,7 @@ contextvars) to every line logged while the request is served.
 """
 
 import asyncio
+import logging
 import os
 import random
 import re
@@ -31,10 +32,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meterline.kit import jsonenc, metrics
 from meterline.kit.errors import InternalError
+from meterline.logs import write_line
 
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 log = structlog.get_logger("meterline.errors")
-access_log = structlog.get_logger("meterline.access")
+ACCESS_LOGGER = "meterline.access"
 
 EVENTS_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -68,7 +70,8 @@ class RequestContext:
     ) -> None:
         self.app = app
         self.body_timeout = body_timeout
-        self.log_sample = access_log_sample if access_log else 0.0
+        enabled = access_log and logging.getLogger(ACCESS_LOGGER).isEnabledFor(logging.INFO)
+        self.log_sample = access_log_sample if enabled else 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,6 +125,27 @@ class RequestContext:
         header = (b"x-request-id", rid.encode())
         started = False
 
+        recorded = False
+
+        def record() -> None:
+            # Before the answer's last bytes go out: a client that has its answer can count
+            # on the request being in /metrics and in the log.
+            nonlocal recorded
+            recorded = True
+            seconds = time.perf_counter() - start
+            route = route_of(scope)
+            metrics.request_done(scope["method"], route, status, seconds)
+            if self.log_sample >= 1.0 or (self.log_sample > 0.0 and random.random() < self.log_sample):
+                fields = {
+                    "method": scope["method"],
+                    "path": scope.get("path", ""),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "account_id": scope.get("meterline.account_id"),
+                }
+                write_line(ACCESS_LOGGER, "request", fields)
+
         async def send_with_id(message: Message) -> None:
             nonlocal started, status
             if message["type"] == "http.response.start":
@@ -131,6 +155,8 @@ class RequestContext:
                 if not any(h[0].lower() == b"x-request-id" for h in headers):
                     headers.append(header)
                 message["headers"] = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body") and not recorded:
+                record()
             await send(message)
 
         try:
@@ -143,19 +169,8 @@ class RequestContext:
             log.error("unhandled_error", path=scope.get("path", ""), exc_info=exc)
             await send_internal_error(send_with_id, rid)
         finally:
-            seconds = time.perf_counter() - start
-            route = route_of(scope)
-            metrics.request_done(scope["method"], route, status, seconds)
-            if self.log_sample >= 1.0 or (self.log_sample > 0.0 and random.random() < self.log_sample):
-                access_log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope.get("path", ""),
-                    route=route,
-                    status=status,
-                    duration_ms=round(seconds * 1000, 3),
-                    account_id=scope.get("meterline.account_id"),
-                )
+            if not recorded:  # no complete answer (the client left, or nothing was sent)
+                record()
             structlog.contextvars.clear_contextvars()
 
 
