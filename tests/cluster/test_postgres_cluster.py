@@ -155,7 +155,11 @@ def _parallel(*calls: Any) -> list[Any]:
 
 
 def _stored_rollups(db: Database, account_id: str, meter_id: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """The buckets serving the meter: those of its rollup id (meters.rollup_id)."""
     with transaction(db, write=False) as conn:
+        (row,) = meters_repo.live_keys(conn, account_id, [meter_id])
+        meter_id = row["rollup_id"]
+        assert meter_id is not None  # created before any event: its (empty) rollups serve at once
         rows = conn.exec_driver_sql(
             "SELECT alias, level, bucket, instance, n, nv, total FROM meter_rollups "
             "WHERE account_id = %(a)s AND meter_id = %(m)s",
