@@ -160,7 +160,7 @@ _PG_ARRAY = {
     **dict.fromkeys(
         ("alias", "instance", "total", "vmin", "vmax", "first_ref", "first_val", "last_ref", "last_val"), "text"
     ),
-    **dict.fromkeys(("bucket", "n", "nv", "first_ts", "last_ts"), "int8"),
+    **dict.fromkeys(("bucket", "n", "nv", "first_ts", "last_ts", "min_ts", "max_ts"), "int8"),
     "level": "int2",
 }
 _MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in _OP_COLUMNS}
