@@ -35,7 +35,7 @@ serve: install
 test: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

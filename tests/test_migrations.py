@@ -1,14 +1,20 @@
 """Migrations and table definitions agree, on both backends."""
 
+import os
+import subprocess
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from meterline.db.engine import Database, create_database
 from meterline.db.migrate import alembic_config, upgrade
 from meterline.db.tables import metadata
+from tests.conftest import PG_ADMIN_URL, _pg_schema_url
+from tests.support import CLI
 
 
 def test_migrations_match_tables(db: Database) -> None:
@@ -61,3 +67,31 @@ def test_0008_clusters_the_rollup_tables_on_sqlite_and_keeps_their_rows(tmp_path
             assert rows == before[table][1]
     finally:
         db.dispose()
+
+
+def test_servers_migrating_one_postgres_database_at_once_all_succeed() -> None:
+    """`meterline serve` migrates at start: several starting together must queue, not fail."""
+    schema = f"m_{os.urandom(6).hex()}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        env = {**os.environ, "METERLINE_DATABASE_URL": _pg_schema_url(schema)}
+        procs = [
+            subprocess.Popen([CLI, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(3)
+        ]
+        results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+        assert [code for code, _ in results] == [0, 0, 0], results
+        with admin.connect() as conn:
+            versions = conn.exec_driver_sql(f"SELECT version_num FROM {schema}.alembic_version").scalars().all()
+        db = create_database(_pg_schema_url(schema))
+        try:
+            heads = set(ScriptDirectory.from_config(alembic_config(db)).get_heads())
+        finally:
+            db.dispose()
+        assert set(versions) == heads
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

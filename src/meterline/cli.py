@@ -108,10 +108,11 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks from the outbox and scan usage thresholds until interrupted (SIGINT/SIGTERM).
+    """Deliver webhooks, scan usage thresholds and issue due invoices until SIGINT/SIGTERM.
 
-    Safe beside the in-process worker of `meterline serve` and other workers (leases);
-    set METERLINE_BACKGROUND_JOBS=0 on servers to deliver only from here.
+    Safe beside `meterline serve` processes and other workers: deliveries are leased one by
+    one, and each periodic job runs in one process at a time (the holder of its lease);
+    set METERLINE_BACKGROUND_JOBS=0 on servers to run all of it only here.
     """
     from meterline.webhooks.worker import run_blocking
 

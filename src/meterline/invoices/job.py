@@ -1,7 +1,6 @@
 """Issuing due invoices: the in-process background job and the CLI's `invoices close`."""
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -10,6 +9,7 @@ from fastapi import FastAPI
 from meterline.auth import repository as auth_repo
 from meterline.db.engine import Database, transaction
 from meterline.invoices import service
+from meterline.jobs.leader import run_as_leader, start_periodic
 from meterline.kit import metrics
 from meterline.kit.times import now_us
 
@@ -36,29 +36,22 @@ def close_until(
     return issued
 
 
+JOB_NAME = "invoice-close"
+
+
+def _round(db: Database) -> None:
+    with metrics.job_round("invoices"):
+        close_until(db, until=now_us(), keep_going=True)
+
+
 async def run_forever(db: Database, interval: float, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            with metrics.job_round("invoices"):
-                await asyncio.to_thread(close_until, db, until=now_us(), keep_going=True)
-        except Exception:  # keep the job alive; the next round retries (issuing is idempotent)
-            log.exception("invoice_job_error")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    """Issue due invoices every `interval` seconds until `stop`, in one process at a time
+    across every server and worker on the database (meterline.jobs.leader)."""
+    await run_as_leader(db, name=JOB_NAME, interval=interval, work=lambda: _round(db), stop=stop)
 
 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """routers.BACKGROUND entry: issue due invoices every METERLINE_INVOICE_INTERVAL seconds."""
     db: Database = app.state.db
-    stop = asyncio.Event()
     interval = app.state.settings.invoice_interval
-    task = asyncio.get_running_loop().create_task(run_forever(db, interval, stop), name="meterline-invoices")
-
-    async def stopper() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            task.cancel()
-
-    return stopper
+    return start_periodic(db, name=JOB_NAME, interval=interval, work=lambda: _round(db))

@@ -23,7 +23,6 @@ subscription for every crossing not queued yet.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +35,7 @@ from fastapi import FastAPI
 from meterline.consumption import service as consumption
 from meterline.contracts.service import LineInForce, account_lines_in_force
 from meterline.db.engine import Database, transaction
+from meterline.jobs.leader import run_as_leader, start_periodic
 from meterline.kit import metrics
 from meterline.kit.times import now_us
 from meterline.webhooks import repository as repo
@@ -185,30 +185,22 @@ class ScanConfig:
             raise ValueError("METERLINE_THRESHOLD_SCAN_SECONDS must be > 0")
 
 
+JOB_NAME = "threshold-scan"
+
+
+def _round(db: Database) -> None:
+    with metrics.job_round("threshold_scan"):
+        scan_all(db, at_us=now_us())
+
+
 async def run_forever(db: Database, config: ScanConfig, stop: asyncio.Event) -> None:
-    """Scan, then wait `interval_seconds` (or until `stop`), until `stop` is set."""
-    while not stop.is_set():
-        try:
-            with metrics.job_round("threshold_scan"):
-                await asyncio.to_thread(scan_all, db, at_us=now_us())
-        except Exception:  # a database hiccup: log, wait, go on
-            log.exception("threshold_scan_error")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=config.interval_seconds)
+    """Scan every `interval_seconds` until `stop`, in one process at a time across every
+    server and worker on the database (meterline.jobs.leader)."""
+    await run_as_leader(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _round(db), stop=stop)
 
 
 def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The in-process job (routers.BACKGROUND); app.state.threshold_scan_config may override."""
     db: Database = app.state.db
     config = getattr(app.state, "threshold_scan_config", None) or ScanConfig(app.state.settings.threshold_scan_seconds)
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-thresholds")
-
-    async def stopper() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            task.cancel()
-
-    return stopper
+    return start_periodic(db, name=JOB_NAME, interval=config.interval_seconds, work=lambda: _round(db))

@@ -281,9 +281,12 @@ def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
 
 
 def run_blocking(db: Database, settings: Settings) -> None:
-    """`meterline worker`: deliver, and scan thresholds (webhooks.thresholds), until SIGINT/SIGTERM."""
+    """`meterline worker`: deliver, scan thresholds (webhooks.thresholds) and issue due
+    invoices (invoices.job), until SIGINT/SIGTERM. The two periodic jobs run here only
+    while this process holds their lease (meterline.jobs.leader)."""
     import signal
 
+    from meterline.invoices import job as invoice_job
     from meterline.webhooks import thresholds
 
     async def main() -> None:
@@ -294,6 +297,7 @@ def run_blocking(db: Database, settings: Settings) -> None:
         await asyncio.gather(
             run_forever(db, WorkerConfig.from_settings(settings), stop),
             thresholds.run_forever(db, thresholds.ScanConfig(settings.threshold_scan_seconds), stop),
+            invoice_job.run_forever(db, settings.invoice_interval, stop),
         )
 
     asyncio.run(main())
