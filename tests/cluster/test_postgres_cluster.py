@@ -241,7 +241,7 @@ def test_invoices_close_from_two_hosts_issues_each_invoice_once(cluster: Cluster
 
     def close() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [CLI, "invoices", "close", "--until", until, "--json"],
+            [CLI, "invoices", "close", "--until", until, "--json", "--yes"],  # 2030: in the future
             env=cluster.env,
             capture_output=True,
             text=True,
