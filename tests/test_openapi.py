@@ -27,9 +27,13 @@ EXTENSIONS = {
     ("get", "/webhooks/{webhookId}/deliveries"),
     ("post", "/contracts/{contractId}/terminate"),
     ("get", "/cloudUsageSubmission"),
+    ("post", "/invoices/{invoiceId}/payments"),
+    ("get", "/invoices/{invoiceId}/payments"),
 }
-# The client's calls this server does not answer yet (a 404 for an unknown route).
-NOT_SERVED = {("post", "/v2/events/aggregation"), ("post", "/cloudUsageSubmission")}
+# The client's calls this server does not answer yet (a 404 for an unknown route): none.
+NOT_SERVED: set[tuple[str, str]] = set()
+# Operations whose 200 answer is, in Vayu's own schema, an object without properties.
+EMPTY_ANSWERS = {("post", "/cloudUsageSubmission")}
 ERROR_SCHEMAS = {model.__name__ for model in ERROR_MODELS.values()}
 
 
@@ -119,7 +123,8 @@ def test_every_answer_is_typed_and_no_operation_declares_422(doc: dict[str, Any]
         responses = op["responses"]
         assert "422" not in responses, (method, path)
         schema = _resolve(doc, _json_schema(op, "200"))
-        assert schema.get("type") == "object" and schema.get("properties"), (method, path, schema)
+        assert schema.get("type") == "object", (method, path, schema)
+        assert schema.get("properties") or (method, path) in EMPTY_ANSWERS, (method, path, schema)
         for status, answer in responses.items():
             if status != "200":
                 ref = answer["content"]["application/json"]["schema"]["$ref"]

@@ -8,6 +8,7 @@ operation's documented status, content type and schema. tests/test_fuzz_openapi.
 generated (mostly invalid) input.
 """
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -141,6 +142,33 @@ def _scenario(api: TestClient, account: Account) -> None:
     assert invoices
     ok(api.get(f"/invoices/{invoices[0]['id']}"))
     ok(api.get(f"/invoices/{invoices[0]['id']}/payment-status"))
+    due = [i for i in invoices if i["billingStatus"] != "None" and Decimal(str(i["amount"])) > 0]
+    assert due, invoices
+    ok(api.post(f"/invoices/{due[0]['id']}/payments", json={"amount": "0.01", "reference": "wire-1"}))
+    ok(api.get(f"/invoices/{due[0]['id']}/payments"))
+
+    series = {
+        "customerId": cid,
+        "period": {"startTime": "2025-01-01T00:00:00Z", "endTime": "2025-01-05T00:00:00Z"},
+        "meters": [{"key": "calls", "eventName": "api_call", "aggregation": {"operator": "Count"}}],
+        "groupBy": "day",
+        "fillDates": True,
+    }
+    ok(api.post("/v2/events/aggregation", json=series))
+    result = {
+        "status": "ACCEPTED",
+        "usageWindow": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-01T01:00:00Z"},
+        "correlationId": "corr-1",
+        "idempotencyKey": "vayu-" + "-".join(c * 24 for c in "abcd") + "-1735693200000",
+        "meterDimension": "API_CALLS",
+        "acceptedQuantity": 12,
+        "quantitySubmitted": 12,
+        "timestampSubmitted": "2025-01-01T01:00:01+0000",
+        "awsCustomerIdentifier": "aws-cust-1",
+        "partnerSubmission": {"req-1": {"receivedAt": "2025-01-01T01:00:05Z", "status": "SUCCESS", "error": None}},
+    }
+    ok(api.post("/cloudUsageSubmission", json={"productCode": "prod-x", "results": [result]}))
+    ok(api.get("/cloudUsageSubmission"))
 
     hook = {"callbackUrl": "https://example.com/hook", "eventType": "Overage"}
     wid = ok(api.post("/webhook", json=hook), "webhook", "id")

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meterline.kit.decimals import Number
+
 FilterOperator = Literal["eq", "neq", "gt", "gte", "lt", "lte", "in"]
 AggregationOperator = Literal["Count", "Sum", "Distinct", "Max", "Min", "Average", "First", "Last"]
 Scalar = str | Decimal
@@ -65,7 +67,7 @@ class PeriodOut(BaseModel):
 
 class DataPoint(BaseModel):
     group: str
-    values: dict[str, Decimal]
+    values: dict[str, Number]
 
 
 class AggregationResponse(BaseModel):

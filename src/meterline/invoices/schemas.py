@@ -28,15 +28,15 @@ class LineItemOut(BaseModel):
     productName: str | None = Field(None, description="The catalog product's current name")
     displayName: str
     pricingType: str
-    quantity: Decimal | None = Field(None, description="Usage in the cycle; subscription periods; 1 or 0")
-    billedQuantity: Decimal | None = Field(None, description="Units billed by the pricing (beyond a commitment)")
-    unitPrice: Decimal | None = None
+    quantity: Number | None = Field(None, description="Usage in the cycle; subscription periods; 1 or 0")
+    billedQuantity: Number | None = Field(None, description="Units billed by the pricing (beyond a commitment)")
+    unitPrice: Number | None = None
     tiers: list[dict[str, Any]] | None = Field(None, description="TIERED: units and amount of every tier")
     commitment: dict[str, Any] | None = None
-    prorationFactor: Decimal | None = None
-    charge: Decimal = Field(description="Gross charge (= revenueBreakdown.subtotal)")
-    discount: Decimal
-    amount: Decimal = Field(description="= revenueBreakdown.total")
+    prorationFactor: Number | None = None
+    charge: Number = Field(description="Gross charge (= revenueBreakdown.subtotal)")
+    discount: Number
+    amount: Number = Field(description="= revenueBreakdown.total")
 
 
 class BillingCycleOut(BaseModel):
@@ -102,7 +102,7 @@ class PaymentRequest(BaseModel):
 class PaymentOut(BaseModel):
     id: str
     invoiceId: str
-    amount: Decimal
+    amount: Number
     paidAt: str
     reference: str
     createdAt: str

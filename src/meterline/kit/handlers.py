@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -95,7 +96,14 @@ def install(app: FastAPI) -> None:
         log.error("unhandled_error", request_id=rid, path=request.url.path, exc_info=exc)
         return _render(InternalError(f"Internal server error (request id {rid})."), request)
 
+    async def data_error(request: Request, exc: Exception) -> JSONResp:
+        if isinstance(exc, sa.exc.DataError) and "NUL (0x00)" in str(exc.orig):
+            # PostgreSQL text cannot hold U+0000 (SQLite can): the client's text, not our fault.
+            return _render(BadRequest("Text must not contain the NUL character (U+0000).", code="bad_request"), request)
+        return await unexpected(request, exc)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(sa.exc.DataError, data_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
