@@ -1,11 +1,11 @@
 """Contracts on the wire: Vayu's CreateContractRequest, every pricing type, plus planId lines."""
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from meterline.contracts.lines import IdRef, Instant, Lines, ProductGroup, ProductLine, Text
+from meterline.customers.schemas import Currency
 from meterline.customers.schemas import IntegrationType as IntegrationType  # one enum for both lookups
 from meterline.customfields.schemas import CustomFieldEntry, CustomFieldValueEntry
 
@@ -36,7 +36,7 @@ class ContractCreate(Lines):
     customFieldValues: list[CustomFieldValueEntry] | None = Field(default=None, max_length=200)
     status: ContractStatus | None = None
     purchaseOrder: Text | None = None
-    currency: Any = None
+    currency: Currency | None = None
     terminationDate: Instant | None = Field(
         default=None, description="extension: with status Terminated or PendingTermination (default: creation instant)"
     )

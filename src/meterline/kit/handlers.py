@@ -92,9 +92,6 @@ def install(app: FastAPI) -> None:
         return _render(err, request)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResp:
-        if isinstance(exc, sa.exc.DataError) and "NUL (0x00)" in str(exc.orig):
-            # PostgreSQL text cannot hold U+0000 (SQLite can): the client's text, not our fault.
-            return _render(BadRequest("Text must not contain the NUL character (U+0000).", code="bad_request"), request)
         rid = request.scope.get("meterline.request_id", "-")
         log.error("unhandled_error", request_id=rid, path=request.url.path, exc_info=exc)
         return _render(InternalError(f"Internal server error (request id {rid})."), request)
