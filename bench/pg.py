@@ -202,16 +202,7 @@ def main() -> None:
                 "",
             )
         )
-        rows.append((f"p50 / floor p50 at {size:,}", f"{r['p50'] / r['floor_p50']:.3f}x", "≤ 2x"))
-        if "hot_p50" in r:
-            rows.append(
-                (
-                    f"seed's read (window ending now), customer with {hot_events:,} events in the current hour",
-                    f"p50 {r['hot_p50']:.3f} ms, p99 {r['hot_p99']:.3f} ms (= {r['hot_consumed']})",
-                    "",
-                )
-            )
-            rows.append(("hot-hour read p50 / floor p50", f"{r['hot_p50'] / r['floor_p50']:.3f}x", "≤ 2x"))
+        rows += consumption.ratio_rows(r, size, hot_events)
     if len(sizes) > 1:
         ratio = res[sizes[1]]["p50"] / res[sizes[0]]["p50"]
         rows.append((f"p50 at {sizes[1]:,} / p50 at {sizes[0]:,}", f"{ratio:.3f}x", "≤ 1.3x"))
