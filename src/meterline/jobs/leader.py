@@ -19,13 +19,14 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from meterline.db.engine import Database, transaction
 from meterline.jobs import leases
+from meterline.jobs.tasks import Stopper, start_task
 from meterline.kit.times import now_us
 
 log = structlog.get_logger("meterline.jobs")
@@ -111,21 +112,9 @@ async def _round(db: Database, name: str, holder: str, timing: Timing, work: Cal
     return held
 
 
-def start_periodic(
-    db: Database, *, name: str, interval: float, work: Callable[[], object]
-) -> Callable[[], Awaitable[None]]:
+def start_periodic(db: Database, *, name: str, interval: float, work: Callable[[], object]) -> Stopper:
     """Start run_as_leader as a task of the running loop; answers an async stop() that
     lets a running round finish (30 s at most) and releases the lease."""
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(
-        run_as_leader(db, name=name, interval=interval, work=work, stop=stop), name=f"meterline-{name}"
+    return start_task(
+        lambda stop: run_as_leader(db, name=name, interval=interval, work=work, stop=stop), name=f"meterline-{name}"
     )
-
-    async def stopper() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            task.cancel()
-
-    return stopper

@@ -21,7 +21,7 @@ crashed holder's lease expires and another process resumes the job from its curs
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from fastapi import FastAPI
 from meterline.config import Settings
 from meterline.db.engine import Database, transaction
 from meterline.events import repository as events_repo
+from meterline.jobs.tasks import Stopper, start_task
 from meterline.kit import jsonenc
 from meterline.kit.ids import new_id
 from meterline.kit.times import now_us
@@ -271,19 +272,8 @@ async def run_forever(db: Database, config: RebuildConfig, stop: asyncio.Event) 
                 await asyncio.wait_for(stop.wait(), timeout=config.poll_seconds)
 
 
-def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
+def start(app: FastAPI) -> Stopper:
     """routers.BACKGROUND entry: run meter rebuilds and rollup drops."""
     db: Database = app.state.db
-    settings: Settings = app.state.settings
-    stop = asyncio.Event()
-    config = RebuildConfig.from_settings(settings)
-    task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-rebuilds")
-
-    async def stopper() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            task.cancel()
-
-    return stopper
+    config = RebuildConfig.from_settings(app.state.settings)
+    return start_task(lambda stop: run_forever(db, config, stop), name="meterline-rebuilds")

@@ -18,7 +18,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from meterline.config import Settings
 from meterline.db.engine import Database, transaction
+from meterline.jobs.tasks import Stopper, start_task
 from meterline.kit import metrics
 from meterline.kit.times import now_us
 from meterline.webhooks import egress, keys, service
@@ -272,22 +273,16 @@ async def run_forever(db: Database, config: WorkerConfig, stop: asyncio.Event) -
     stopping.cancel()
 
 
-def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
+def start(app: FastAPI) -> Stopper:
     """The in-process worker (routers.BACKGROUND). app.state.webhook_worker_config may
-    override the configuration read from METERLINE_WEBHOOK_* variables."""
+    override the configuration read from METERLINE_WEBHOOK_* variables. Stopping lets
+    in-flight deliveries finish; one cut short stays leased, and its lease expires and it
+    is retried."""
     db: Database = app.state.db
     config = getattr(app.state, "webhook_worker_config", None) or WorkerConfig.from_settings(app.state.settings)
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(run_forever(db, config, stop), name="meterline-webhooks")
-
-    async def stopper() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=config.timeout_seconds + 5)
-        except TimeoutError:
-            task.cancel()  # in-flight deliveries stay leased; the lease expires and they are retried
-
-    return stopper
+    return start_task(
+        lambda stop: run_forever(db, config, stop), name="meterline-webhooks", grace_seconds=config.timeout_seconds + 5
+    )
 
 
 def run_blocking(db: Database, settings: Settings) -> None:
