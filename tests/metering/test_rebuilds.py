@@ -8,14 +8,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from meterline.config import Settings
 from meterline.db.engine import Database, transaction
+from meterline.events import repository as events_repo
 from meterline.events import service as events_service
 from meterline.kit import jsonenc
 from meterline.meters import rebuilds
@@ -187,3 +191,51 @@ def test_a_job_killed_midway_resumes_and_finishes_exact(api: TestClient, db: Dat
     got = api.get(f"/meters/{meter['id']}").json()["meter"]["rebuild"]
     assert got["status"] == "done" and got["eventsDone"] == 14  # resumed from the cursor: none folded twice
     _exact(db, account.account_id, meter["id"], meter_body("Sum"))
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # SQLite writers queue on one lock: nothing interleaves
+def test_a_batch_waiting_on_a_rebuilds_start_is_counted_by_the_rebuild(
+    api: TestClient, db: Database, account: Any, backend: str
+) -> None:
+    """PostgreSQL, where batches take the account's shared lock: a batch that arrives while
+    a rebuild starts (its first step fixes the high-water seq under the exclusive lock)
+    waits, then reads the meters with the building rollups and merges into them too, so
+    the rebuilt meter counts it although the rebuild folds only events up to the mark."""
+    meter = create_meter(api, operator="Sum")
+    send(api, _events("a", 12))
+    row = _meter_row(db, account.account_id, meter["id"])
+    with transaction(db) as conn:
+        rebuilds.schedule(conn, account_id=account.account_id, meter=row, stale=False, now=1)
+    config = rebuilds.RebuildConfig()
+    claimed = rebuilds.claim(db, config)
+    assert claimed is not None
+    job_id, token = claimed
+    failures: list[BaseException] = []
+
+    def late_batch() -> None:
+        try:
+            with transaction(db) as conn:
+                events_service.ingest(conn, account_id=account.account_id, events=_events("b", 9))
+        except BaseException as exc:  # re-raised below
+            failures.append(exc)
+
+    thread = threading.Thread(target=late_batch)
+    with transaction(db) as conn:  # the rebuild's first step, held open
+        events_repo.lock_account(conn, account.account_id)
+        job = meters_repo.get_rebuild(conn, job_id)
+        assert job is not None
+        rebuilds._begin(conn, job, _meter_row(db, account.account_id, meter["id"]), token, 2, 2**62)
+        thread.start()
+        with db.engine.connect() as probe:  # the batch queues on the account's lock
+            deadline = time.monotonic() + 30
+            waiting = "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            while not probe.exec_driver_sql(waiting).first():
+                assert time.monotonic() < deadline, "the batch never waited on the account lock"
+                time.sleep(0.01)
+    thread.join(timeout=30)
+    assert not failures, failures
+    assert rebuilds.run_job(db, job_id, token, config)["status"] == "done"
+    assert _meter_row(db, account.account_id, meter["id"])["rollup_id"] != row["rollup_id"]  # swapped in
+    assert _exact(db, account.account_id, meter["id"], meter_body("Sum")) == sum(
+        Decimal(e["data"]["value"]) for e in _events("a", 12) + _events("b", 9)
+    )

@@ -153,17 +153,19 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
     """Store a prepared batch and its rollups in the caller's transaction; refs already
     stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
     if batch.accepted:
+        # PostgreSQL: the account's SHARED lock (batches of an account run in parallel; a
+        # rebuild of its buckets waits for them). Taken before the meters are read: a rebuild
+        # that starts (under the exclusive lock) is then either seen here, with its building
+        # rollups among the merge targets, or starts after this batch commits and counts it.
+        # The unique index makes the duplicate check exact: a concurrent insert of the same
+        # ref waits for the other transaction's end. SQLite writers hold the database lock.
+        repo.lock_account_shared(conn, account_id)
         # The meters again: one created or changed since plan_rollups screens the batch anew.
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
         screen(batch, meters)
     accepted, invalid, echo = batch.accepted, list(batch.invalid), batch.echo
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
-    # PostgreSQL: the account's SHARED lock (batches of an account run in parallel; a
-    # rebuild of its buckets waits for them). The unique index makes the duplicate check
-    # exact: a concurrent insert of the same ref waits for the other transaction's end.
-    # SQLite writers hold the database lock.
-    repo.lock_account_shared(conn, account_id)
     rows = batch.rows if batch.rows is not None else _rows(account_id, batch)
     taken = repo.insert_new(conn, account_id, rows)
     if taken:
