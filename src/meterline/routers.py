@@ -25,6 +25,7 @@ DOMAINS = (
     "aggregation",
     "cloudusage",
     "ops",
+    "ui",
 )
 
 # Each entry: "module:function" where function(app) starts a task and returns an async stop().
