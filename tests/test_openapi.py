@@ -29,6 +29,7 @@ EXTENSIONS = {
     ("get", "/cloudUsageSubmission"),
     ("post", "/invoices/{invoiceId}/payments"),
     ("get", "/invoices/{invoiceId}/payments"),
+    ("get", "/ingestion-counts"),
 }
 # The client's calls this server does not answer yet (a 404 for an unknown route): none.
 NOT_SERVED: set[tuple[str, str]] = set()

@@ -110,6 +110,7 @@ def _scenario(api: TestClient, account: Account) -> None:
     ok(api.post("/v2/events/dry-run", json={"events": [_event("d2", 2)]}))
     window = {"startTime": "2025-01-01T00:00:00Z", "endTime": "2025-02-01T00:00:00Z"}
     ok(api.get("/events", params=window))
+    ok(api.get("/ingestion-counts", params={"startTime": "2020-01-01T00:00:00Z", "endTime": "2021-01-01T00:00:00Z"}))
     ok(api.get("/v2/events", params=window | {"limit": 1}))
     ok(api.get("/events/e1"))
     ok(api.get("/v2/events/e3"))

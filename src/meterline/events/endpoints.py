@@ -12,13 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from meterline.db.engine import Database, transaction
 from meterline.db.session import Conn
-from meterline.events import service
+from meterline.events import counts, service
 from meterline.events.schemas import (
     DeleteEventResponse,
     DeleteEventsByRefsRequest,
     DeleteEventsByRefsResponse,
     DryRunResponse,
     EventResponse,
+    IngestionCountsResponse,
     QueryEventsResponse,
     SendEventsRequest,
     SendEventsResponse,
@@ -26,7 +27,7 @@ from meterline.events.schemas import (
 from meterline.kit import jsonenc, metrics
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import BadRequest
-from meterline.kit.openapi import json_body
+from meterline.kit.openapi import errors, json_body
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, make_router, ok
 from meterline.kit.times import parse_instant, to_us
@@ -134,6 +135,24 @@ def query_events(
         page=page,
     )
     return ok(result.body("events"))
+
+
+@router.get(
+    "/ingestion-counts",
+    operation_id="getIngestionCounts",
+    response_model=IngestionCountsResponse,
+    responses=errors(400),
+    summary="Events accepted, invalid and duplicate per UTC day of receipt (extension)",
+)
+def ingestion_counts(
+    conn: Conn,
+    account: CurrentAccount,
+    startTime: Annotated[str, Query(description="ISO 8601; days starting at or after it")],
+    endTime: Annotated[str, Query(description="ISO 8601, exclusive; at most 400 days after startTime")],
+) -> JSONResp:
+    start = to_us(parse_instant(startTime, param="startTime"))
+    end = to_us(parse_instant(endTime, param="endTime"))
+    return ok(counts.by_day(conn, account_id=account.account_id, start_us=start, end_us=end))
 
 
 @router.post(

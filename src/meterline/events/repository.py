@@ -1,5 +1,6 @@
 """All SQL of stored events. Every query filters on account_id."""
 
+import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -277,3 +278,35 @@ def any_named(conn: sa.Connection, account_id: str, name: str) -> bool:
     """Whether the account has stored an event of this name (one index probe)."""
     stmt = sa.select(sa.literal(1)).where(_E.account_id == account_id, _E.name == name).limit(1)
     return conn.execute(stmt).first() is not None
+
+
+# -- ingestion counts (table ingest_counts) ------------------------------------------
+
+_COUNT_SHARDS = 16
+
+
+def add_ingest_counts(
+    conn: sa.Connection, account_id: str, *, day: int, accepted: int, invalid: int, duplicate: int
+) -> None:
+    """Add one batch's counts to its (account, UTC day) row. PostgreSQL: one of 16 shard
+    rows at random, so concurrent batches of an account rarely wait on each other's row
+    lock until commit; SQLite has one writer, so one row."""
+    shard = secrets.randbelow(_COUNT_SHARDS) if conn.dialect.name == "postgresql" else 0
+    sql = (
+        "INSERT INTO ingest_counts (account_id, day, shard, accepted, invalid, duplicate) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, day, shard) DO UPDATE SET "
+        "accepted = ingest_counts.accepted + excluded.accepted, "
+        "invalid = ingest_counts.invalid + excluded.invalid, "
+        "duplicate = ingest_counts.duplicate + excluded.duplicate"
+    )
+    conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), (account_id, day, shard, accepted, invalid, duplicate))
+
+
+def ingest_counts_by_day(conn: sa.Connection, account_id: str, start_day: int, end_day: int) -> list[tuple[int, ...]]:
+    """[(day, accepted, invalid, duplicate)] for start_day <= day < end_day, by day."""
+    sql = (
+        "SELECT day, SUM(accepted), SUM(invalid), SUM(duplicate) FROM ingest_counts "
+        "WHERE account_id = ? AND day >= ? AND day < ? GROUP BY day ORDER BY day"
+    )
+    rows = conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), (account_id, start_day, end_day)).all()
+    return [tuple(int(v) for v in row) for row in rows]

@@ -71,3 +71,19 @@ class DryRunEvent(BaseModel):
 
 class DryRunResponse(BaseModel):
     events: list[DryRunEvent]
+
+
+class IngestionDay(BaseModel):
+    day: str = Field(description="the UTC day's start, ISO 8601")
+    accepted: int
+    invalid: int
+    duplicate: int
+
+
+class IngestionCountsResponse(BaseModel):
+    """Extension: what POST /events answered, summed per UTC day of receipt."""
+
+    accepted: int = Field(description="events stored")
+    invalid: int = Field(description="events refused as invalid (not stored)")
+    duplicate: int = Field(description="events refused because their ref already existed")
+    days: list[IngestionDay]

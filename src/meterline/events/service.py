@@ -9,6 +9,7 @@ import orjson
 import sqlalchemy as sa
 
 from meterline.customers import repository as customers_repo
+from meterline.events import counts
 from meterline.events import repository as repo
 from meterline.events.validation import ValidEvent, event_time, safe_echo, validate
 from meterline.kit import jsonenc
@@ -151,7 +152,14 @@ def plan_rollups(conn: sa.Connection, *, account_id: str, batch: Prepared) -> No
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     """Store a prepared batch and its rollups in the caller's transaction; refs already
-    stored are answered as duplicates. Answers Vayu's SendEventsResponse."""
+    stored are answered as duplicates; the answer is added to the day's ingestion counts
+    (events.counts). Answers Vayu's SendEventsResponse."""
+    answer = _store(conn, account_id=account_id, batch=batch)
+    counts.record(conn, account_id=account_id, at_us=batch.now, answer=answer, duplicate_error=DUPLICATE)
+    return answer
+
+
+def _store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     if batch.accepted:
         # PostgreSQL: the account's SHARED lock (batches of an account run in parallel; a
         # rebuild of its buckets waits for them). Taken before the meters are read: a rebuild

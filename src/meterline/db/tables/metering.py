@@ -47,6 +47,20 @@ events = sa.Table(
     sa.Index("ix_events_account_ts", "account_id", "ts"),
 )
 
+# Ingestion counts per account and UTC day of receipt (migration 0015): what POST /events
+# answered, summed. `shard` spreads one account's concurrent batches over several rows on
+# PostgreSQL (a single row would serialise their commits); readers sum the shards.
+ingest_counts = sa.Table(
+    "ingest_counts",
+    metadata,
+    sa.Column("account_id", sa.String(24), primary_key=True),
+    sa.Column("day", sa.BigInteger, primary_key=True),  # µs of the UTC day's start
+    sa.Column("shard", sa.SmallInteger, primary_key=True),
+    sa.Column("accepted", sa.BigInteger, nullable=False),
+    sa.Column("invalid", sa.BigInteger, nullable=False),
+    sa.Column("duplicate", sa.BigInteger, nullable=False),
+)
+
 # Pre-aggregated state of one meter per (alias, level, bucket, instance). level 0 = hour
 # buckets, level 1 = day buckets (both aligned on the Unix epoch, UTC); `instance` is the
 # canonical JSON text of data[instanceKey] ("" when the event has none). Decimals as text.
