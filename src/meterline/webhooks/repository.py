@@ -247,6 +247,20 @@ def page_deliveries(
     return [dict(r._mapping) for r in rows]
 
 
+def get_delivery(conn: sa.Connection, account_id: str, subscription_id: str, delivery_id: str) -> dict[str, Any] | None:
+    """One delivery of a subscription with its notification's event type."""
+    row = conn.execute(
+        sa.select(deliveries, notifications.c.event_type)
+        .join(notifications, notifications.c.id == deliveries.c.notification_id)
+        .where(
+            deliveries.c.account_id == account_id,
+            deliveries.c.subscription_id == subscription_id,
+            deliveries.c.id == delivery_id,
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
 def count_deliveries(conn: sa.Connection, account_id: str, subscription_id: str) -> int:
     query = sa.select(sa.func.count()).select_from(deliveries)
     query = query.where(deliveries.c.account_id == account_id, deliveries.c.subscription_id == subscription_id)

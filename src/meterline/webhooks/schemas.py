@@ -118,6 +118,10 @@ class DeliveryOut(BaseModel):
     finishedAt: str | None
 
 
+class DeliveryResponse(BaseModel):
+    delivery: DeliveryOut
+
+
 class ListDeliveriesResponse(BaseModel):
     deliveries: list[DeliveryOut]
     total: int
