@@ -27,7 +27,8 @@ def _live_subscription(conn: sa.Connection, account_id: str, subscription_id: st
         raise NotFound(f"Webhook {subscription_id} not found.", param="webhookId")
     if row["deleted_at"] is not None:
         raise BadRequest(
-            f"Webhook {subscription_id} is deleted: nothing is sent to it any more; subscribe again with POST /webhook.",
+            f"Webhook {subscription_id} is deleted: nothing is sent to it any more; "
+            "subscribe again with POST /webhook.",
             param="webhookId",
             code="webhook_deleted",
         )
