@@ -14,6 +14,7 @@ from meterline.webhooks import keys, resend, service
 from meterline.webhooks.schemas import (
     DeleteWebhookResponse,
     DeliveryResponse,
+    DeliveryStatus,
     ListDeliveriesResponse,
     ListWebhooksResponse,
     NotificationEventType,
@@ -88,9 +89,15 @@ def delete_webhook(webhookId: WebhookId, conn: Conn, account: CurrentAccount) ->
     summary="Deliveries of a webhook (status, attempts, last answer)",
 )
 def list_deliveries(
-    webhookId: WebhookId, conn: Conn, account: CurrentAccount, page: Annotated[PageRequest, Depends(page_request)]
+    webhookId: WebhookId,
+    conn: Conn,
+    account: CurrentAccount,
+    page: Annotated[PageRequest, Depends(page_request)],
+    status: Annotated[DeliveryStatus | None, Query(description="only deliveries in this state")] = None,
 ) -> JSONResp:
-    result = service.list_deliveries(conn, account_id=account.account_id, subscription_id=webhookId.lower(), page=page)
+    result = service.list_deliveries(
+        conn, account_id=account.account_id, subscription_id=webhookId.lower(), page=page, status=status
+    )
     return ok(result.body("deliveries"))
 
 

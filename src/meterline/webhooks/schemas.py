@@ -3,7 +3,7 @@
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
@@ -103,6 +103,9 @@ class PublicKeyResponse(BaseModel):
     publicKey: str = Field(description="The account's RSA public key, PEM (SubjectPublicKeyInfo)")
     algorithm: str = Field(description="RSASSA-PKCS1-v1_5 with SHA-256")
     signatureVersion: str = Field(description="The X-Signature-Version the signatures carry")
+
+
+DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
 
 
 class DeliveryOut(BaseModel):

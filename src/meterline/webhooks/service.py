@@ -195,12 +195,17 @@ def delivery_wire(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_deliveries(conn: sa.Connection, *, account_id: str, subscription_id: str, page: PageRequest) -> Page:
-    """A subscription's deliveries (also of a deleted one), oldest first."""
+def list_deliveries(
+    conn: sa.Connection, *, account_id: str, subscription_id: str, page: PageRequest, status: str | None = None
+) -> Page:
+    """A subscription's deliveries (also of a deleted one), oldest first; `status`
+    (pending | delivered | failed | cancelled) keeps only those in that state."""
     if repo.get_subscription(conn, account_id, subscription_id, deleted_too=True) is None:
         raise NotFound(f"Webhook {subscription_id} not found.")
-    rows = repo.page_deliveries(conn, account_id, subscription_id, after_seq=page.after_seq, limit=page.limit)
-    total = repo.count_deliveries(conn, account_id, subscription_id)
+    rows = repo.page_deliveries(
+        conn, account_id, subscription_id, after_seq=page.after_seq, limit=page.limit, status=status
+    )
+    total = repo.count_deliveries(conn, account_id, subscription_id, status=status)
     return make_page([(r["seq"], delivery_wire(r)) for r in rows], limit=page.limit, total=total)
 
 
