@@ -25,7 +25,9 @@ def _log(api: TestClient, wid: str) -> list[dict[str, object]]:
     return api.get(f"/webhooks/{wid}/deliveries", params={"limit": 100}).json()["deliveries"]  # type: ignore[no-any-return]
 
 
-def test_a_failed_delivery_is_redelivered_to_a_real_receiver(dashboard: Dashboard, api: TestClient, db: Database) -> None:
+def test_a_failed_delivery_is_redelivered_to_a_real_receiver(
+    dashboard: Dashboard, api: TestClient, db: Database
+) -> None:
     page = dashboard.page
     with receiver([500]) as hook:  # the receiver fails first, then accepts
         wid = _subscribe(api, hook.url)

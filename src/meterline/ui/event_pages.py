@@ -73,7 +73,7 @@ def _events_of(text: str) -> Any:
     try:
         doc = jsonenc.loads(text)
     except jsonenc.JSONDecodeError:
-        raise BadRequest("That is not valid JSON: paste {\"events\": [...]} or an array of events.") from None
+        raise BadRequest('That is not valid JSON: paste {"events": [...]} or an array of events.') from None
     if isinstance(doc, dict):
         if "events" not in doc:
             raise BadRequest("The JSON object has no `events` array.")

@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from meterline.kit.errors import ApiError, Unauthorized
 from meterline.kit import jsonenc
+from meterline.kit.errors import ApiError, Unauthorized
 from meterline.kit.jsonenc import decimal_text
 from meterline.kit.times import iso, iso_us
 

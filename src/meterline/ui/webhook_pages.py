@@ -40,9 +40,7 @@ def webhooks(
             raise InvalidParameter(f"eventType must be one of {', '.join(EVENT_TYPES)}", param="eventType")
         kind = NotificationEventType(eventType)
     listing = service.list_page(conn, account_id=session.account_id, page=page_of(cursor, limit), event_type=kind)
-    return page(
-        request, "webhooks.html", session=session, listing=listing.body("webhooks"), event_types=EVENT_TYPES
-    )
+    return page(request, "webhooks.html", session=session, listing=listing.body("webhooks"), event_types=EVENT_TYPES)
 
 
 @router.get("/webhooks/{webhookId}")
