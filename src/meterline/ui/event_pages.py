@@ -1,10 +1,11 @@
 """Dashboard pages: the events explorer, an event's JSON, and the dry-run form.
 
-The list is `GET /events`'s service call (events.service.query: filters on alias, name
-and [from, to), keyset pagination in creation order); without `from`/`to` the range is
-unbounded. An event is shown by its ref (`GET /events/{refId}`) at /ui/events/by-ref?ref=
-(a query parameter: refs may hold any character, "/" and "dry-run" included). The dry
-run is `POST /events/dry-run`'s service call (events.service.dry_run).
+The list is `GET /events`'s query (events.explore.browse: filters on alias, name and
+[from, to), keyset pagination in creation order) with a count bounded at 10,000 (shown
+as "more than 10,000"); without `from`/`to` the range is unbounded. An event is shown
+by its ref (`GET /events/{refId}`) at /ui/events/by-ref?ref= (a query parameter: refs
+may hold any character, "/" and "dry-run" included). The dry run is `POST /events/dry-run`'s
+service call (events.service.dry_run).
 """
 
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from meterline.db.session import Conn
+from meterline.events import explore
 from meterline.events import service as events_service
 from meterline.kit import jsonenc
 from meterline.kit.errors import ApiError, BadRequest
@@ -43,7 +45,7 @@ def events(
     limit: str | None = None,
 ) -> Response:
     try:
-        result = events_service.query(
+        listing = explore.browse(
             conn,
             account_id=session.account_id,
             start_us=_bound(start, "from", EARLIEST),
@@ -54,7 +56,7 @@ def events(
         )
     except BadRequest as err:  # a filter the user typed: say so beside the form
         return page(request, "events.html", status=400, session=session, listing=None, error=err.message)
-    return page(request, "events.html", session=session, listing=result.body("events"), error=None)
+    return page(request, "events.html", session=session, listing=listing, error=None)
 
 
 @router.get("/events/by-ref")
