@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from meterline.db.engine import Database
 from meterline.kit.times import now_us
-from tests.conftest import Account
+from tests.conftest import Account, make_account
 from tests.support import LiveServer
 from tests.ui.conftest import Dashboard
 from tests.ui.explore_support import csrf_of, drive, signed_in
@@ -118,3 +118,26 @@ def test_the_log_filters_by_status_in_the_url(
 def test_an_empty_account_says_how_to_subscribe(live_server: LiveServer, account: Account) -> None:
     with signed_in(live_server, account) as client:
         assert "POST /webhook" in client.get("/ui/webhooks").text
+
+
+def test_another_accounts_pages_are_404_and_its_lists_empty(
+    live_server: LiveServer, api: TestClient, db: Database
+) -> None:
+    wid = _subscribe(api, "http://127.0.0.1:9/hook")
+    [ping] = _log(api, wid)
+    meter = api.post("/meters", json={"name": "M", "eventName": "e", "aggregationMethod": {"operator": "Count"}})
+    event = {"name": "e", "timestamp": "2026-10-01T00:00:00Z", "customerAlias": "acme", "ref": "mine"}
+    assert api.post("/events", json={"events": [event]}).status_code == 200
+    other = make_account(db, "globex")
+    with signed_in(live_server, other) as client:
+        csrf = csrf_of(client)
+        for path in [f"/ui/webhooks/{wid}", f"/ui/meters/{meter.json()['meter']['id']}"]:
+            assert client.get(path).status_code == 404, path
+        assert client.get("/ui/events/by-ref", params={"ref": "mine"}).status_code == 404
+        assert client.post(f"/ui/webhooks/{wid}/test", data={"csrf": csrf}).status_code == 404
+        resp = client.post(f"/ui/webhooks/{wid}/deliveries/{ping['id']}/redeliver", data={"csrf": csrf})
+        assert resp.status_code == 404
+        assert "data-webhook-id" not in client.get("/ui/webhooks").text
+        assert "data-event-id" not in client.get("/ui/events").text
+        assert "data-meter-id" not in client.get("/ui/meters").text
+    assert len(_log(api, wid)) == 1

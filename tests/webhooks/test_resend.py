@@ -109,6 +109,9 @@ def test_deleted_and_unknown_webhooks_and_deliveries(api: TestClient, db: Databa
     resp = api.post(f"/webhooks/{live}/deliveries/{failed['id']}/redeliver")  # not a delivery of `live`
     assert resp.status_code == 404 and resp.json()["param"] == "deliveryId"
     assert api.post(f"/webhooks/{live}/deliveries/not-an-id/redeliver").status_code == 400
+    assert api.get(f"/webhooks/{live}/deliveries", params={"status": "lost"}).status_code == 400
+    assert api.get(f"/webhooks/{wid}/deliveries", params={"status": "failed"}).json()["total"] == 1
+    assert api.get(f"/webhooks/{wid}/deliveries", params={"status": "pending"}).json()["total"] == 0
     assert api.post("/webhooks/nope/test").status_code == 400
 
 
