@@ -25,6 +25,8 @@ EXTENSIONS = {
     ("get", "/webhooks/public-key"),
     ("get", "/webhooks/{webhookId}"),
     ("get", "/webhooks/{webhookId}/deliveries"),
+    ("post", "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"),
+    ("post", "/webhooks/{webhookId}/test"),
     ("post", "/contracts/{contractId}/terminate"),
     ("get", "/cloudUsageSubmission"),
     ("post", "/invoices/{invoiceId}/payments"),

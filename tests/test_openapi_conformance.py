@@ -16,7 +16,10 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from meterline.db.engine import Database
+from meterline.kit.times import now_us
 from tests.conftest import Account
+from tests.webhooks.support import drive
 
 SUB = {"type": "SUBSCRIPTION", "price": 100, "subscriptionCadence": {"unit": "MONTH", "value": 1}}
 BILLING = {"billingInterval": "Monthly", "duration": -1, "paymentTerm": "Postpayment", "autoRenewal": False}
@@ -34,7 +37,7 @@ def _event(ref: str, day: int, tokens: int = 5) -> dict[str, Any]:
     return {"name": "api_call", "timestamp": ts, "customerAlias": "acme", "ref": ref, "data": {"tokens": tokens}}
 
 
-def _scenario(api: TestClient, account: Account) -> None:
+def _scenario(api: TestClient, account: Account, db: Database) -> None:
     def ok(resp: httpx.Response, *keys: str) -> Any:
         assert resp.status_code == 200, (resp.request.method, resp.request.url, resp.text)
         body = resp.json()
@@ -177,12 +180,19 @@ def _scenario(api: TestClient, account: Account) -> None:
     ok(api.get(f"/webhooks/{wid}"))
     ok(api.get(f"/webhooks/{wid}/deliveries"))
     ok(api.get("/webhooks/public-key"))
+    # A receiver that refuses connections; one worker pass a day later fails both deliveries.
+    local = ok(api.post("/webhook", json={"callbackUrl": "http://127.0.0.1:9/hook", "eventType": "Overage"}), "webhook")
+    ok(api.post(f"/webhooks/{local['id']}/test"))
+    drive(db, now=now_us() + 25 * 3600 * 1_000_000)
+    failed = ok(api.get(f"/webhooks/{local['id']}/deliveries"), "deliveries")[0]
+    assert failed["status"] == "failed"
+    ok(api.post(f"/webhooks/{local['id']}/deliveries/{failed['id']}/redeliver"))
     ok(api.delete(f"/webhooks/{wid}"))
 
     ok(api.delete(f"/customers/{child}"))
 
 
-def test_every_operation_answers_as_documented(app: FastAPI, api: TestClient, account: Account) -> None:
+def test_every_operation_answers_as_documented(app: FastAPI, api: TestClient, account: Account, db: Database) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     answers: list[httpx.Response] = []
 
@@ -191,7 +201,7 @@ def test_every_operation_answers_as_documented(app: FastAPI, api: TestClient, ac
         answers.append(response)
 
     api.event_hooks["response"].append(record)
-    _scenario(api, account)
+    _scenario(api, account, db)
 
     checked = set()
     for response in answers:

@@ -75,6 +75,8 @@ def test_another_account_sees_nothing(app: FastAPI, api: TestClient, db: Databas
     ]
     for path in deletes:
         assert other.delete(path).status_code == 404, path
+    assert other.post(f"/webhooks/{ids['webhook']}/test").status_code == 404
+    assert other.get(f"/webhooks/{ids['webhook']}/deliveries").status_code == 404
     for path, key in [
         ("/customers", "customers"),
         ("/meters", "meters"),

@@ -55,7 +55,10 @@ def chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, its event loop is the
+# running loop of the test thread, and tests elsewhere that call asyncio.run() (the
+# webhook worker's tests) would fail in the same process.
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Browser]:
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)

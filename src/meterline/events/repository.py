@@ -179,6 +179,29 @@ def count(
     return int(conn.execute(stmt).scalar_one())
 
 
+def count_upto(
+    conn: sa.Connection,
+    account_id: str,
+    *,
+    start_us: int,
+    end_us: int,
+    name: str | None,
+    alias: str | None,
+    cap: int,
+) -> int:
+    """count() for the dashboard's explorer (events/explore.py), reading at most cap + 1
+    index entries (an exact count of a million events takes 0.1-0.5 s): answers
+    min(count, cap + 1)."""
+    capped = (
+        sa.select(sa.literal(1))
+        .select_from(events)
+        .where(*_filters(account_id, start_us, end_us, name, alias))
+        .limit(cap + 1)
+        .subquery()
+    )
+    return int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+
+
 def in_ranges(
     conn: sa.Connection, account_id: str, name: str, aliases: Sequence[str], ranges: Sequence[tuple[int, int]]
 ) -> list[tuple[int, str, str, str | None]]:

@@ -31,6 +31,8 @@ IDEMPOTENT_POSTS = frozenset(
         "/credits/deduct",
         "/measurements",
         "/webhook",
+        "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
+        "/webhooks/{webhookId}/test",
         "/customFields",
     }
 )

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from meterline.kit import jsonenc
 from meterline.kit.errors import ApiError, Unauthorized
 from meterline.kit.jsonenc import decimal_text
 from meterline.kit.times import iso, iso_us
@@ -57,6 +58,11 @@ def instant(value: Any) -> str:
     return str(value)
 
 
+def pretty(value: Any) -> str:
+    """JSON indented for reading, decimals exact (kit.jsonenc's encoding)."""
+    return jsonenc.dumps_indented(value)
+
+
 def query(base: Mapping[str, Any], **changes: Any) -> str:
     """'?a=1&b=2' from the current filters with `changes` applied (None drops a key)."""
     merged = {k: v for k, v in {**base, **changes}.items() if v not in (None, "")}
@@ -70,7 +76,7 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(num=num, instant=instant, urlquote=lambda s: quote(str(s), safe=""))
+_env.filters.update(num=num, instant=instant, urlquote=lambda s: quote(str(s), safe=""), pretty=pretty)
 _env.globals.update(query=query)
 
 

@@ -10,9 +10,11 @@ from meterline.kit.auth import CurrentAccount
 from meterline.kit.openapi import errors
 from meterline.kit.pagination import PageRequest, page_request
 from meterline.kit.routing import JSONResp, PathId, make_router, ok
-from meterline.webhooks import keys, service
+from meterline.webhooks import keys, resend, service
 from meterline.webhooks.schemas import (
     DeleteWebhookResponse,
+    DeliveryResponse,
+    DeliveryStatus,
     ListDeliveriesResponse,
     ListWebhooksResponse,
     NotificationEventType,
@@ -87,7 +89,38 @@ def delete_webhook(webhookId: WebhookId, conn: Conn, account: CurrentAccount) ->
     summary="Deliveries of a webhook (status, attempts, last answer)",
 )
 def list_deliveries(
-    webhookId: WebhookId, conn: Conn, account: CurrentAccount, page: Annotated[PageRequest, Depends(page_request)]
+    webhookId: WebhookId,
+    conn: Conn,
+    account: CurrentAccount,
+    page: Annotated[PageRequest, Depends(page_request)],
+    status: Annotated[DeliveryStatus | None, Query(description="only deliveries in this state")] = None,
 ) -> JSONResp:
-    result = service.list_deliveries(conn, account_id=account.account_id, subscription_id=webhookId.lower(), page=page)
+    result = service.list_deliveries(
+        conn, account_id=account.account_id, subscription_id=webhookId.lower(), page=page, status=status
+    )
     return ok(result.body("deliveries"))
+
+
+@router.post(
+    "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
+    operation_id="redeliverWebhookDelivery",
+    response_model=DeliveryResponse,
+    responses=errors(400, 404),
+    summary="Queue a finished delivery again, as a new delivery of the same notification",
+)
+def redeliver(webhookId: WebhookId, deliveryId: PathId, conn: Conn, account: CurrentAccount) -> JSONResp:
+    delivery = resend.redeliver(
+        conn, account_id=account.account_id, subscription_id=webhookId.lower(), delivery_id=deliveryId.lower()
+    )
+    return ok({"delivery": delivery})
+
+
+@router.post(
+    "/webhooks/{webhookId}/test",
+    operation_id="sendWebhookTest",
+    response_model=DeliveryResponse,
+    responses=errors(400, 404),
+    summary="Queue a test notification (PingTest, data.test = true) to this webhook",
+)
+def send_test(webhookId: WebhookId, conn: Conn, account: CurrentAccount) -> JSONResp:
+    return ok({"delivery": resend.send_test(conn, account_id=account.account_id, subscription_id=webhookId.lower())})

@@ -230,26 +230,43 @@ def delivery_rows(conn: sa.Connection, account_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def _of_subscription(account_id: str, subscription_id: str, status: str | None) -> list[sa.ColumnElement[bool]]:
+    where = [deliveries.c.account_id == account_id, deliveries.c.subscription_id == subscription_id]
+    if status is not None:
+        where.append(deliveries.c.status == status)
+    return where
+
+
 def page_deliveries(
-    conn: sa.Connection, account_id: str, subscription_id: str, *, after_seq: int, limit: int
+    conn: sa.Connection, account_id: str, subscription_id: str, *, after_seq: int, limit: int, status: str | None = None
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(deliveries, notifications.c.event_type)
         .join(notifications, notifications.c.id == deliveries.c.notification_id)
-        .where(
-            deliveries.c.account_id == account_id,
-            deliveries.c.subscription_id == subscription_id,
-            deliveries.c.seq > after_seq,
-        )
+        .where(*_of_subscription(account_id, subscription_id, status), deliveries.c.seq > after_seq)
         .order_by(deliveries.c.seq)
         .limit(limit + 1)
     )
     return [dict(r._mapping) for r in rows]
 
 
-def count_deliveries(conn: sa.Connection, account_id: str, subscription_id: str) -> int:
+def get_delivery(conn: sa.Connection, account_id: str, subscription_id: str, delivery_id: str) -> dict[str, Any] | None:
+    """One delivery of a subscription with its notification's event type."""
+    row = conn.execute(
+        sa.select(deliveries, notifications.c.event_type)
+        .join(notifications, notifications.c.id == deliveries.c.notification_id)
+        .where(
+            deliveries.c.account_id == account_id,
+            deliveries.c.subscription_id == subscription_id,
+            deliveries.c.id == delivery_id,
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def count_deliveries(conn: sa.Connection, account_id: str, subscription_id: str, *, status: str | None = None) -> int:
     query = sa.select(sa.func.count()).select_from(deliveries)
-    query = query.where(deliveries.c.account_id == account_id, deliveries.c.subscription_id == subscription_id)
+    query = query.where(*_of_subscription(account_id, subscription_id, status))
     return int(conn.execute(query).scalar_one())
 
 

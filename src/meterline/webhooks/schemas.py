@@ -3,7 +3,7 @@
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
@@ -105,6 +105,9 @@ class PublicKeyResponse(BaseModel):
     signatureVersion: str = Field(description="The X-Signature-Version the signatures carry")
 
 
+DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
+
+
 class DeliveryOut(BaseModel):
     id: str
     notificationId: str = Field(description="The `id` of the body sent (the same on every retry)")
@@ -116,6 +119,10 @@ class DeliveryOut(BaseModel):
     lastError: str | None
     createdAt: str
     finishedAt: str | None
+
+
+class DeliveryResponse(BaseModel):
+    delivery: DeliveryOut
 
 
 class ListDeliveriesResponse(BaseModel):

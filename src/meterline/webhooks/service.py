@@ -179,7 +179,7 @@ def delete(conn: sa.Connection, *, account_id: str, subscription_id: str) -> dic
     return to_wire(row, deleted=True)
 
 
-def _delivery_wire(row: dict[str, Any]) -> dict[str, Any]:
+def delivery_wire(row: dict[str, Any]) -> dict[str, Any]:
     pending = row["status"] == repo.PENDING
     return {
         "id": row["id"],
@@ -195,13 +195,18 @@ def _delivery_wire(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_deliveries(conn: sa.Connection, *, account_id: str, subscription_id: str, page: PageRequest) -> Page:
-    """A subscription's deliveries (also of a deleted one), oldest first."""
+def list_deliveries(
+    conn: sa.Connection, *, account_id: str, subscription_id: str, page: PageRequest, status: str | None = None
+) -> Page:
+    """A subscription's deliveries (also of a deleted one), oldest first; `status`
+    (pending | delivered | failed | cancelled) keeps only those in that state."""
     if repo.get_subscription(conn, account_id, subscription_id, deleted_too=True) is None:
         raise NotFound(f"Webhook {subscription_id} not found.")
-    rows = repo.page_deliveries(conn, account_id, subscription_id, after_seq=page.after_seq, limit=page.limit)
-    total = repo.count_deliveries(conn, account_id, subscription_id)
-    return make_page([(r["seq"], _delivery_wire(r)) for r in rows], limit=page.limit, total=total)
+    rows = repo.page_deliveries(
+        conn, account_id, subscription_id, after_seq=page.after_seq, limit=page.limit, status=status
+    )
+    total = repo.count_deliveries(conn, account_id, subscription_id, status=status)
+    return make_page([(r["seq"], delivery_wire(r)) for r in rows], limit=page.limit, total=total)
 
 
 # ---- the outbox API (called by other domains, in their transaction) ----------------------
@@ -223,9 +228,10 @@ def _write(
     dedupe_key: str | None,
     scope: str,
     targets: list[dict[str, Any]],
-) -> int:
+) -> list[str]:
+    """The ids of the deliveries queued (none: no target, or a duplicate)."""
     if not targets:
-        return 0
+        return []
     notification_id, now = new_id(), now_us()
     body = {"type": event_type, "id": notification_id, "createdAt": iso_us(now), "data": data}
     inserted = repo.insert_notification(
@@ -239,7 +245,7 @@ def _write(
         now=now,
     )
     if not inserted:
-        return 0
+        return []
     rows = [
         {
             "id": new_id(),
@@ -256,7 +262,7 @@ def _write(
         for t in targets
     ]
     repo.insert_deliveries(conn, rows)
-    return len(rows)
+    return [row["id"] for row in rows]
 
 
 def enqueue(
@@ -272,9 +278,10 @@ def enqueue(
     """
     kind = _event_type(event_type)
     targets = repo.live_subscriptions(conn, account_id, kind)
-    return _write(
+    queued = _write(
         conn, account_id=account_id, event_type=kind, data=data, dedupe_key=dedupe_key, scope="", targets=targets
     )
+    return len(queued)
 
 
 def enqueue_to(
@@ -291,6 +298,27 @@ def enqueue_to(
     The dedupe_key is scoped to that subscription: (account, event_type, subscription,
     dedupe_key) is delivered once. Returns 1, or 0 (duplicate, or no such live subscription).
     """
+    queued = queue_to(
+        conn,
+        account_id=account_id,
+        subscription_id=subscription_id,
+        event_type=event_type,
+        data=data,
+        dedupe_key=dedupe_key,
+    )
+    return len(queued)
+
+
+def queue_to(
+    conn: sa.Connection,
+    *,
+    account_id: str,
+    subscription_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    dedupe_key: str | None = None,
+) -> list[str]:
+    """enqueue_to answering the id of the delivery queued ([] when nothing was)."""
     kind = _event_type(event_type)
     row = repo.get_subscription(conn, account_id, subscription_id)
     targets = [row] if row is not None else []
