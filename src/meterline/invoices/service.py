@@ -326,3 +326,13 @@ def list_page(
     rows = repo.page(conn, account_id, after_seq=page.after_seq, limit=page.limit, **filters)
     items = [(r["seq"], to_wire(conn, account_id, r, now)) for r in rows]
     return make_page(items, limit=page.limit, total=repo.count(conn, account_id, **filters))
+
+
+def status_counts(conn: sa.Connection, *, account_id: str, now: int) -> dict[str, int]:
+    """{"PendingPayment": n, "Overdue": n}: issued, unpaid invoices by billing status at
+    `now`, as GET /invoices?billingStatus= counts them (without issuing ended cycles first)."""
+    return {s: repo.count(conn, account_id, **_status_filter(s, now)) for s in ("PendingPayment", "Overdue")}
+
+
+def _status_filter(status: str, now: int) -> dict[str, Any]:
+    return {"customer_id": None, "status": status, "issued_from": None, "issued_to": None, "now": now}
