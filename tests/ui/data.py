@@ -3,11 +3,15 @@ live server's app and database): a customer with two metered products in force a
 over the last days, an issued invoice, credits. Instants are relative to now (the pages show
 the current windows and the last 30/90 days)."""
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from meterline.kit import jsonenc
@@ -105,3 +109,18 @@ def issued_invoice(api: TestClient, name: str = "Billed Ltd") -> tuple[str, str]
     issued = [i for i in invoices if i["billingStatus"] == "PendingPayment"]
     assert len(issued) == 1, invoices
     return cid, str(issued[0]["id"])
+
+
+@contextmanager
+def signed_in(base_url: str, api_key: str) -> Iterator[httpx.Client]:
+    """An httpx client signed in to the dashboard (for checks that need no browser)."""
+    with httpx.Client(base_url=base_url) as client:
+        resp = client.post("/ui/sign-in", data={"key": api_key, "next": "/ui/overview"})
+        assert resp.status_code == 303, resp.text
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)

@@ -8,10 +8,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
+from meterline.db.engine import Database
 from meterline.ui.render import num
+from tests.conftest import Account, login, make_account
 from tests.contracts import factories as f
+from tests.support import LiveServer
 from tests.ui.conftest import Dashboard
-from tests.ui.data import get_json, metered_customer, post_exact
+from tests.ui.data import get_json, metered_customer, post_exact, signed_in
 
 FIELDS = ("provisionedAmount", "consumedAmount", "remainingAmount", "exceededAmount", "windowStart", "windowEnd")
 
@@ -22,7 +25,8 @@ def _chart(dashboard: Dashboard) -> dict[str, Any]:
 
 def _table(dashboard: Dashboard, key: str) -> list[tuple[str, str]]:
     rows = dashboard.page.locator(f'table.usage-table[data-key="{key}"] tbody tr')
-    return [(r.locator("td").nth(0).text_content() or "", r.locator("td").nth(1).text_content() or "") for r in rows.all()]
+    cells = [r.locator("td") for r in rows.all()]
+    return [(c.nth(0).text_content() or "", c.nth(1).text_content() or "") for c in cells]
 
 
 def test_a_customers_page_shows_the_apis_figures(dashboard: Dashboard, api: TestClient) -> None:
@@ -87,3 +91,24 @@ def test_search_and_pages_live_in_the_url(dashboard: Dashboard, api: TestClient)
     dashboard.shot("customer-empty")
     dashboard.goto("/ui/customers?q=nobody")
     expect(page.locator("#empty")).to_contain_text("No customer's name, alias or external id contains")
+
+
+def test_bad_input_and_other_accounts_customers(
+    live_server: LiveServer, account: Account, api: TestClient, db: Database
+) -> None:
+    other = make_account(db, "other")
+    with TestClient(api.app) as other_api:
+        other_api.headers["Authorization"] = f"Bearer {login(other_api, other.api_key)}"
+        theirs = f.customer(other_api, "Theirs", aliases=["theirs"])
+    mine = f.customer(api, "Mine", aliases=["mine"])
+    with signed_in(live_server.url, account.api_key) as client:
+        assert client.get(f"/ui/customers/{theirs}").status_code == 404  # another account's
+        assert "Theirs" not in client.get("/ui/customers?q=the").text
+        assert client.get(f"/ui/customers/{mine}?days=7").status_code == 400
+        assert client.get(f"/ui/customers/{mine}?days=x").status_code == 400
+        assert client.get("/ui/customers?cursor=nope").status_code == 400
+        assert client.get("/ui/customers/" + "f" * 24).status_code == 404
+        page = client.get(f"/ui/customers/{mine}")
+        assert page.status_code == 200
+        assert "No contract in force: create one with" in page.text and 'id="usage-data"' not in page.text
+        assert client.get("/ui/customers?q=%25").text.count('href="/ui/customers/') == 0  # % is literal

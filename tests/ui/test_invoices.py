@@ -1,0 +1,79 @@
+"""The invoices pages on both backends: an invoice's figures are GET /invoices/{id}'s,
+recording a payment through the form changes its status as the API records it, filters and
+pages live in the URL, refusals (CSRF, overpayment, bad filters) are clear 4xx pages."""
+
+from fastapi.testclient import TestClient
+from playwright.sync_api import expect
+
+from meterline.ui.render import num
+from tests.conftest import Account
+from tests.support import LiveServer
+from tests.ui.conftest import Dashboard
+from tests.ui.data import csrf_of, get_json, issued_invoice, signed_in
+
+BREAKDOWN = ("subtotal", "overage", "discount", "creditsUsed", "tax", "total")
+
+
+def test_an_invoice_page_shows_the_apis_total_and_a_payment_changes_its_status(
+    dashboard: Dashboard, api: TestClient
+) -> None:
+    page = dashboard.page
+    dashboard.goto("/ui/invoices")
+    expect(page.locator("#empty")).to_contain_text("No invoice yet")
+    dashboard.shot("invoices-empty")
+    cid, invoice_id = issued_invoice(api)
+    dashboard.goto(f"/ui/invoices?customerId={cid}")
+    expect(page.locator("#invoices tbody tr")).to_have_count(2)  # last month's, issued, and this month's draft
+    dashboard.shot("invoices")
+    page.click(f'tr[data-invoice-id="{invoice_id}"] a')
+    page.wait_for_url(f"**/ui/invoices/{invoice_id}")
+    invoice = get_json(api, f"/invoices/{invoice_id}")["invoice"]
+    expect(page.locator("#invoice-total")).to_have_text(num(invoice["revenueBreakdown"]["total"]))
+    assert invoice["amount"] == invoice["revenueBreakdown"]["total"] == 100
+    for name in BREAKDOWN:
+        expect(page.locator(f'#breakdown [data-field="{name}"]')).to_have_text(num(invoice["revenueBreakdown"][name]))
+    expect(page.locator("#line-items tbody tr")).to_have_count(len(invoice["lineItems"]))
+    expect(page.locator("#billing-status")).to_have_text("PendingPayment")
+    dashboard.shot("invoice")
+    # A partial payment, then the rest: the status follows the API's.
+    page.fill("#amount", "40.5")
+    page.fill("#reference", "wire-1")
+    page.click("text=Record payment")
+    page.wait_for_url(f"**/ui/invoices/{invoice_id}?recorded=1")
+    expect(page.locator("[role=status]")).to_have_text("Payment recorded.")
+    status = get_json(api, f"/invoices/{invoice_id}/payment-status")
+    assert (status["billingStatus"], status["amountDue"]) == ("PendingPayment", 59.5)
+    expect(page.locator("#amount-due")).to_have_text(num(status["amountDue"]))
+    page.fill("#reference", "wire-2")  # the amount field offers what is due
+    page.click("text=Record payment")
+    page.wait_for_url(f"**/ui/invoices/{invoice_id}?recorded=1")
+    status = get_json(api, f"/invoices/{invoice_id}/payment-status")
+    assert (status["billingStatus"], status["amountDue"]) == ("Paid", 0)
+    expect(page.locator("#billing-status")).to_have_text("Paid")
+    expect(page.locator("#payments tbody tr")).to_have_count(2)
+    dashboard.shot("invoice-paid")
+    dashboard.goto("/ui/invoices?status=Paid")
+    expect(page.locator("#invoices tbody tr")).to_have_count(1)
+    expect(page.locator("#status")).to_have_value("Paid")
+
+
+def test_refusals_are_clear_pages(live_server: LiveServer, account: Account, api: TestClient) -> None:
+    _, invoice_id = issued_invoice(api)
+    with signed_in(live_server.url, account.api_key) as client:
+        html = client.get(f"/ui/invoices/{invoice_id}").text
+        form = {"amount": "10", "reference": "r-1", "csrf": csrf_of(html)}
+        assert client.post(f"/ui/invoices/{invoice_id}/payments", data={**form, "csrf": "0" * 32}).status_code == 403
+        over = client.post(f"/ui/invoices/{invoice_id}/payments", data={**form, "amount": "100.01"})
+        assert over.status_code == 400 and "exceeds the amount due 100" in over.text and 'role="alert"' in over.text
+        bad = client.post(f"/ui/invoices/{invoice_id}/payments", data={**form, "amount": "ten"})
+        assert bad.status_code == 400 and 'id="payment-error"' in bad.text
+        assert get_json(api, f"/invoices/{invoice_id}/payment-status")["amountPaid"] == 0
+        assert client.get("/ui/invoices?status=Sleeping").status_code == 400
+        assert client.get("/ui/invoices?customerId=nothex").status_code == 400
+        assert client.get("/ui/invoices?cursor=garbage").status_code == 400
+        assert client.get("/ui/invoices/" + "0" * 24).status_code == 404
+        missing = client.post("/ui/invoices/" + "0" * 24 + "/payments", data=form)
+        assert missing.status_code == 404
+        ok = client.post(f"/ui/invoices/{invoice_id}/payments", data=form)
+        assert ok.status_code == 303 and ok.headers["location"] == f"/ui/invoices/{invoice_id}?recorded=1"
+    assert get_json(api, f"/invoices/{invoice_id}/payment-status")["amountPaid"] == 10
