@@ -97,8 +97,8 @@ def f_grant(api: TestClient, customer_id: str, amount: str) -> None:
 
 def issued_invoice(api: TestClient, name: str = "Billed Ltd") -> tuple[str, str]:
     """A customer whose subscription contract started last month: (customer id, the id of
-    last month's issued, unpaid invoice of 100)."""
-    cid = f.customer(api, name)
+    last month's issued, unpaid invoice of 100, due in 60 days: PendingPayment whatever the date)."""
+    cid = f.customer(api, name, dueDays="60_DAYS")
     line = {
         "displayName": "Platform fee",
         "scheduling": {"billingDay": 1, "duration": {"unit": "MONTH", "value": 0}},

@@ -4,12 +4,16 @@ data set up (contracts in force, uncharged events, webhook deliveries pending an
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from meterline.db.engine import Database
+from meterline.db.engine import Database, transaction
 from meterline.kit.times import now_us
+from meterline.overview import service as overview
+from tests.conftest import Account
+from tests.contracts import factories as f
 from tests.metering.factories import event, send
 from tests.ui.conftest import Dashboard
 from tests.ui.data import get_json, issued_invoice, metered_customer, midnight, month_start, z
@@ -64,3 +68,35 @@ def test_the_overview_counts_what_the_api_answers(dashboard: Dashboard, api: Tes
     page.click('[data-figure="invoicesDue"] a')
     page.wait_for_url("**/ui/invoices?status=PendingPayment")
     expect(page.locator("#invoices tbody tr")).to_have_count(1)
+
+
+def test_contracts_in_force_and_invoices_due_follow_the_api(api: TestClient, db: Database, account: Account) -> None:
+    """overview.service.figures against the API: contracts in force by the consumption rule
+    (terminated, not started, ended and deleted ones are not), invoices by billing status
+    as GET /invoices?billingStatus= counts them."""
+    m = metered_customer(api)  # one contract in force
+    issued_invoice(api)  # a second in force; last month's invoice PendingPayment
+    late = f.customer(api, "Late payer", dueDays="SAME_DAY")
+    f.contract(api, late, name="Overdue", startDate=z(month_start(1)), products=[_subscription()])
+    gone = f.contract(api, m.customer_id, name="Terminated", startDate=z(midnight(5)))
+    assert api.post(f"/contracts/{gone['id']}/terminate", json={}).status_code == 200
+    f.contract(api, m.customer_id, name="Future", startDate=z(midnight(-5)))
+    f.contract(api, m.customer_id, name="Ended", startDate=z(midnight(60)), endDate=z(midnight(10)))
+    deleted = f.contract(api, m.customer_id, name="Deleted", startDate=z(midnight(5)))
+    assert api.delete(f"/contracts/{deleted['id']}").status_code == 200
+    due = get_json(api, "/invoices", billingStatus="PendingPayment")["total"]
+    overdue = get_json(api, "/invoices", billingStatus="Overdue")["total"]
+    assert due >= 1 and overdue >= 1  # the Late payer's invoice is past due (SAME_DAY)
+    with transaction(db, write=False) as conn:
+        figures = overview.figures(conn, account_id=account.account_id, now=now_us())
+    assert (figures["contractsInForce"], figures["invoicesDue"], figures["invoicesOverdue"]) == (3, due, overdue)
+    assert figures["customers"] == get_json(api, "/customers")["total"] == 3
+
+
+def _subscription() -> dict[str, Any]:
+    return {
+        "displayName": "Fee",
+        "scheduling": {"billingDay": 1, "duration": {"unit": "MONTH", "value": 0}},
+        "pricing": {"type": "SUBSCRIPTION", "price": 10, "subscriptionCadence": {"unit": "MONTH", "value": 1}},
+    }
+
