@@ -2,15 +2,23 @@
 recording a payment through the form changes its status as the API records it, filters and
 pages live in the URL, refusals (CSRF, overpayment, bad filters) are clear 4xx pages."""
 
+import re
+
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
 from meterline.ui.render import num
 from tests.conftest import Account
+from tests.contracts import factories as f
 from tests.support import LiveServer
 from tests.ui.conftest import Dashboard
-from tests.ui.data import csrf_of, get_json, issued_invoice, signed_in
+from tests.ui.data import SUB, csrf_of, get_json, issued_invoice, month_start, signed_in, z
 
+SUBSCRIPTION_LINE = {
+    "displayName": "Platform fee",
+    "scheduling": {"billingDay": 1, "duration": {"unit": "MONTH", "value": 0}},
+    "pricing": SUB,
+}
 BREAKDOWN = ("subtotal", "overage", "discount", "creditsUsed", "tax", "total")
 
 
@@ -77,3 +85,20 @@ def test_refusals_are_clear_pages(live_server: LiveServer, account: Account, api
         ok = client.post(f"/ui/invoices/{invoice_id}/payments", data=form)
         assert ok.status_code == 303 and ok.headers["location"] == f"/ui/invoices/{invoice_id}?recorded=1"
     assert get_json(api, f"/invoices/{invoice_id}/payment-status")["amountPaid"] == 10
+
+
+def test_invoices_page_through_the_apis_cursor(live_server: LiveServer, account: Account, api: TestClient) -> None:
+    cid = f.customer(api, "Long-standing", dueDays="60_DAYS")
+    f.contract(api, cid, name="Two years", startDate=z(month_start(13)), products=[SUBSCRIPTION_LINE])
+    listed = get_json(api, "/invoices", customerId=cid, limit=100)["invoices"]
+    assert len(listed) == 14  # 13 issued and this month's draft
+    seen: list[str] = []
+    with signed_in(live_server.url, account.api_key) as client:
+        url: str | None = f"/ui/invoices?customerId={cid}"
+        while url is not None:
+            html = client.get(url).text
+            seen += re.findall(r'data-invoice-id="([0-9a-f]{24})"', html)
+            found = re.search(r'href="(\?[^"]*cursor=[^"]*)" rel="next"', html)
+            url = "/ui/invoices" + found.group(1).replace("&amp;", "&") if found else None
+            assert url is None or f"customerId={cid}" in url  # the filter stays in the URL
+    assert seen == [i["id"] for i in listed]  # every invoice once, in the API's order

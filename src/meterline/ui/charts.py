@@ -66,33 +66,35 @@ def request_body(customer_id: str, meters: Sequence[dict[str, Any]], now: int, d
     }
 
 
-def series(
-    conn: sa.Connection, *, account_id: str, customer_id: str, meters: Sequence[dict[str, Any]], now: int, days: int
+def one_meter(body: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The request for one of `body`'s meters (the same period and grouping)."""
+    return {**body, "meters": [m for m in body["meters"] if m["key"] == key]}
+
+
+def query(conn: sa.Connection, *, account_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /v2/events/aggregation's answer to `body` (aggregation.service.query)."""
+    return aggregation.query(conn, account_id=account_id, body=AggregationRequest.model_validate(body))
+
+
+def view(
+    body: Mapping[str, Any], answers: Mapping[str, Mapping[str, Any]], products: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """{"request": the aggregation request, "answer": its answer} (answer None: no meter)."""
-    body = request_body(customer_id, meters, now, days)
-    if not meters:
-        return {"request": body, "answer": None}
-    answer = aggregation.query(conn, account_id=account_id, body=AggregationRequest.model_validate(body))
-    return {"request": body, "answer": answer}
-
-
-def view(data: dict[str, Any], products: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The chart's data as the page carries it: {"period", "request", "days": [label],
     "series": [{"key", "name", "provisioned", "values": [text per day]}]}; decimals as the
-    API's text. products: {"key", "name", "provisioned"} in the request's meter order."""
-    answer = data["answer"]
-    points = answer["dataPoints"] if answer else []
+    API's text. answers: per meter key, the answer to one_meter(body, key) (with fillDates
+    every answer has the same groups: the period's days); products: {"key", "name",
+    "provisioned"} in the request's meter order."""
+    first = next(iter(answers.values()), None)
     return {
-        "period": answer["period"] if answer else data["request"]["period"],
-        "request": data["request"],
-        "days": [p["group"] for p in points],
+        "period": first["period"] if first else body["period"],
+        "request": body,
+        "days": [p["group"] for p in first["dataPoints"]] if first else [],
         "series": [
             {
                 "key": p["key"],
                 "name": p["name"],
                 "provisioned": decimal_text(p["provisioned"]),
-                "values": [_text(point["values"][p["key"]]) for point in points],
+                "values": [_text(point["values"][p["key"]]) for point in answers[p["key"]]["dataPoints"]],
             }
             for p in products
         ],

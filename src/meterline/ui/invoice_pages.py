@@ -23,6 +23,9 @@ from meterline.ui.session import Form, Session, check_csrf
 
 router = APIRouter(route_class=UiRoute)
 
+# The API's default page: every issued invoice listed is also checked for usage that
+# changed after it was issued (unbilledUsage), a usage read per invoice.
+PAGE_SIZE = 10
 STATUSES = ("None", "PendingPayment", "Overdue", "Paid", "Rejected")
 Db = Annotated[Database, Depends(get_db)]
 
@@ -46,7 +49,7 @@ def invoice_list(
         result = service.list_page(
             conn,
             account_id=session.account_id,
-            page=page_of(cursor),
+            page=page_of(cursor, limit=PAGE_SIZE),
             now=now_us(),
             customer_id=customerId.lower() or None,
             billing_status=status or None,
