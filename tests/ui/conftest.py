@@ -55,7 +55,10 @@ def chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps its event loop set as the running
+# loop of this thread while it is started, so asyncio.run() (the webhook tests' worker
+# driver) fails in any test this process runs meanwhile; it stops after each UI module.
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Browser]:
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)

@@ -3,17 +3,24 @@ recording a payment through the form changes its status as the API records it, f
 pages live in the URL, refusals (CSRF, overpayment, bad filters) are clear 4xx pages."""
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
+from meterline.db.engine import Database, transaction
+from meterline.invoices import service as invoices_service
+from meterline.kit.pagination import PageRequest
+from meterline.kit.times import now_us
 from meterline.ui.render import num
 from tests.conftest import Account
 from tests.contracts import factories as f
+from tests.metering.factories import create_meter, event, send
 from tests.support import LiveServer
 from tests.ui.conftest import Dashboard
-from tests.ui.data import SUB, csrf_of, get_json, issued_invoice, month_start, signed_in, z
+from tests.ui.data import SUB, D, csrf_of, get_json, issued_invoice, month_start, signed_in, z
 
+PAGE = PageRequest(limit=100, after_seq=0)
 SUBSCRIPTION_LINE = {
     "displayName": "Platform fee",
     "scheduling": {"billingDay": 1, "duration": {"unit": "MONTH", "value": 0}},
@@ -102,3 +109,29 @@ def test_invoices_page_through_the_apis_cursor(live_server: LiveServer, account:
             url = "/ui/invoices" + found.group(1).replace("&amp;", "&") if found else None
             assert url is None or f"customerId={cid}" in url  # the filter stays in the URL
     assert seen == [i["id"] for i in listed]  # every invoice once, in the API's order
+
+
+def test_lists_leave_out_unbilled_usage_and_the_invoice_shows_it(
+    live_server: LiveServer, account: Account, api: TestClient, db: Database
+) -> None:
+    """An issued invoice whose cycle got a late event: GET /invoices/{id} reports it in
+    unbilledUsage and so does the invoice's page; the dashboard's lists (list_page with
+    unbilled=False) answer the same invoices without that field."""
+    cid = f.customer(api, "Late usage", aliases=["late"], dueDays="60_DAYS")
+    meter = create_meter(api, operator="Sum", event_name="tokens")
+    product = f.product(api, name="Tokens", meter_id=meter["id"])
+    f.contract(api, cid, name="Usage", startDate=z(month_start(1)), products=[f.usage_line(product, units=10)])
+    [issued] = [i for i in get_json(api, "/invoices", customerId=cid)["invoices"] if i["billingStatus"] != "None"]
+    send(api, [event("late-1", ts=z(month_start(1) + timedelta(days=2)), name="tokens", alias="late", value=D("2.5"))])
+    invoice = get_json(api, f"/invoices/{issued['id']}")["invoice"]
+    assert [u["unbilledUsage"] for u in invoice["unbilledUsage"]] == [D("2.5")]
+    with transaction(db) as conn:
+        full = invoices_service.list_page(conn, account_id=account.account_id, page=PAGE, now=now_us(), customer_id=cid)
+        lean = invoices_service.list_page(
+            conn, account_id=account.account_id, page=PAGE, now=now_us(), customer_id=cid, unbilled=False
+        )
+    assert full.items[0]["unbilledUsage"] == invoice["unbilledUsage"]  # the issued one, first
+    assert lean.items == [{k: v for k, v in i.items() if k != "unbilledUsage"} for i in full.items]
+    with signed_in(live_server.url, account.api_key) as client:
+        html = client.get(f"/ui/invoices/{issued['id']}").text
+    assert 'id="unbilled"' in html and ">2.5</td>" in html

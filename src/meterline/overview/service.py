@@ -1,6 +1,6 @@
 """The account's figures at a glance, each from the service the API answers it with.
 
-- events today / this month: GET /events' total (events.service.query) over the UTC day /
+- events today / this month: GET /events' total (the count events.service.query answers) over the UTC day /
   month holding now, by event timestamp (ix_events_account_ts: an index range count);
 - uncharged today: the UnchargedEvents rule (webhooks.periodic.uncharged_summary) over the
   UTC day; invalid events are answered in `invalidEvents` and never stored, so no
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from meterline.aggregation.groups import group_start, next_start
 from meterline.contracts import service as contracts
 from meterline.customers import service as customers
-from meterline.events import service as events
+from meterline.events import repository as events_repo
 from meterline.invoices import service as invoices
 from meterline.kit.pagination import PageRequest
 from meterline.overview import repository as repo
@@ -27,8 +27,9 @@ _ONE = PageRequest(limit=1, after_seq=0)
 
 
 def _events_between(conn: sa.Connection, account_id: str, start_us: int, end_us: int) -> int:
-    page = events.query(conn, account_id=account_id, start_us=start_us, end_us=end_us, name=None, alias=None, page=_ONE)
-    return page.total
+    # The count behind GET /events' `total` (events.service.query), without its page: the
+    # page's seq-ordered read can walk far on PostgreSQL when the range holds few events.
+    return events_repo.count(conn, account_id, start_us=start_us, end_us=end_us, name=None, alias=None)
 
 
 def figures(conn: sa.Connection, *, account_id: str, now: int) -> dict[str, Any]:

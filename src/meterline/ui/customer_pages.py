@@ -119,7 +119,13 @@ def customer_page(
         # Listing invoices may issue ended cycles: a write transaction, as GET /invoices runs.
         with transaction(db) as conn:
             return invoices.list_page(
-                conn, account_id=account_id, page=_INVOICES, now=now, customer_id=customer_id, grace_us=grace
+                conn,
+                account_id=account_id,
+                page=_INVOICES,
+                now=now,
+                customer_id=customer_id,
+                grace_us=grace,
+                unbilled=False,  # not shown in the list
             )
 
     bills = _POOL.submit(_invoices)

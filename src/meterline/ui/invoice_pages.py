@@ -23,9 +23,7 @@ from meterline.ui.session import Form, Session, check_csrf
 
 router = APIRouter(route_class=UiRoute)
 
-# The API's default page: every issued invoice listed is also checked for usage that
-# changed after it was issued (unbilledUsage), a usage read per invoice.
-PAGE_SIZE = 10
+PAGE_SIZE = 10  # the API's default
 STATUSES = ("None", "PendingPayment", "Overdue", "Paid", "Rejected")
 Db = Annotated[Database, Depends(get_db)]
 
@@ -54,6 +52,7 @@ def invoice_list(
             customer_id=customerId.lower() or None,
             billing_status=status or None,
             grace_us=_grace(request),
+            unbilled=False,  # not shown in the list (a usage read per issued invoice)
         )
     return page(
         request,
