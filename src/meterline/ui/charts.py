@@ -39,7 +39,8 @@ def inline_meter(key: str, meter: Mapping[str, Any]) -> dict[str, Any] | str:
         op = _OPERATORS.get(c["operator"])
         if op is None:
             return f"its meter's filter uses {c['operator']}, which the aggregation endpoint has no inline form of"
-        value = str(c.get("value") or "")
+        raw = c.get("value")
+        value = "" if raw is None else str(raw)
         filters.append({"field": c["field"], "operator": op, "value": value.split(",") if op == "in" else value})
     aggregation_doc = {"operator": method.get("operator")}
     if method.get("field") and method.get("operator") != "Count":
