@@ -1,7 +1,8 @@
 """`make bench` (python -m bench): every benchmark; each appends its table to BENCHMARKS.md.
 
 `python -m bench NAME [NAME ...]` runs some of them: `metering`, `consumption`, `postgres`
-(bench/pg.py) or `overhead` (metrics and access-log cost, bench/overhead.py).
+(bench/pg.py), `overhead` (metrics and access-log cost, bench/overhead.py) or `ui` (every
+dashboard page over HTTP at 1 M events, bench/ui.py).
 Sizes and request counts: see the BENCH_* variables in each module.
 """
 
@@ -13,6 +14,7 @@ MODULES = {
     "consumption": "bench.consumption",
     "postgres": "bench.pg",
     "overhead": "bench.overhead",
+    "ui": "bench.ui",
 }
 
 which = sys.argv[1:] or list(MODULES)

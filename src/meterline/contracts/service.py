@@ -273,3 +273,19 @@ def account_lines_in_force(
     if catalog_product_id is not None:
         lines = [line for line in lines if line.catalog_product_id == catalog_product_id]
     return lines
+
+
+def count_in_force(conn: sa.Connection, *, account_id: str, at_us: int) -> int:
+    """How many live contracts are in force at at_us (status read through a termination,
+    started, not ended): the rule lines_in_force applies, per contract."""
+    rows = repo.started_by(conn, account_id, at_us=at_us)
+    return sum(
+        1
+        for r in rows
+        if prov.contract_in_force(
+            prov.status_at(r["status"], r["terminated_at"], at_us),
+            r["start_us"],
+            prov.effective_end(r["end_us"], r["terminated_at"]),
+            at_us,
+        )
+    )

@@ -83,6 +83,36 @@ def page(conn: sa.Connection, account_id: str, *, after_seq: int, limit: int) ->
     return [dict(r._mapping) for r in rows]
 
 
+def _matching(account_id: str, q: str) -> sa.ColumnElement[bool]:
+    """Name, externalId or one of the aliases contains q (case-insensitive; % and _ literal)."""
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    aliases = sa.select(customer_aliases.c.customer_id).where(
+        customer_aliases.c.account_id == account_id,
+        sa.func.lower(customer_aliases.c.alias).like(pattern, escape="\\"),
+    )
+    return sa.or_(
+        sa.func.lower(customers.c.name).like(pattern, escape="\\"),
+        sa.func.lower(customers.c.external_id).like(pattern, escape="\\"),
+        customers.c.id.in_(aliases),
+    )
+
+
+def search_page(conn: sa.Connection, account_id: str, q: str, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(customers)
+        .where(customers.c.account_id == account_id, _LIVE, customers.c.seq > after_seq, _matching(account_id, q))
+        .order_by(customers.c.seq)
+        .limit(limit + 1)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def search_count(conn: sa.Connection, account_id: str, q: str) -> int:
+    query = sa.select(sa.func.count()).select_from(customers)
+    query = query.where(customers.c.account_id == account_id, _LIVE, _matching(account_id, q))
+    return int(conn.execute(query).scalar_one())
+
+
 def count(conn: sa.Connection, account_id: str) -> int:
     return int(
         conn.execute(

@@ -102,6 +102,17 @@ def list_page(conn: sa.Connection, *, account_id: str, page: PageRequest) -> Pag
     return make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=repo.count(conn, account_id))
 
 
+def search_page(conn: sa.Connection, *, account_id: str, q: str, page: PageRequest) -> Page:
+    """Live customers whose name, externalId or one of whose aliases contains `q`
+    (case-insensitive), in creation order, with the API's cursor pagination; q "" lists all."""
+    q = q.strip()
+    if not q:
+        return list_page(conn, account_id=account_id, page=page)
+    rows = repo.search_page(conn, account_id, q, after_seq=page.after_seq, limit=page.limit)
+    total = repo.search_count(conn, account_id, q)
+    return make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=total)
+
+
 def update(conn: sa.Connection, *, account_id: str, customer_id: str, data: CustomerUpdate) -> dict[str, Any]:
     row = _get_row(conn, account_id, customer_id)
     # The official client sends null for every field the caller left out, so null means

@@ -180,7 +180,11 @@ def _due(conn: sa.Connection, account_id: str, row: dict[str, Any], amounts: Inv
     return due_date(amounts.cycle.end, sources.due_days(conn, account_id, row["customer_id"]))
 
 
-def to_wire(conn: sa.Connection, account_id: str, row: dict[str, Any], now: int) -> dict[str, Any]:
+def to_wire(
+    conn: sa.Connection, account_id: str, row: dict[str, Any], now: int, *, unbilled: bool = True
+) -> dict[str, Any]:
+    """The invoice's wire dict; `unbilled` False leaves out `unbilledUsage` (a usage read of
+    the cycle per issued invoice) for lists that do not show it (the dashboard's)."""
     amounts = _amounts(conn, account_id, row)
     meta = InvoiceMeta(
         id=row["id"],
@@ -209,7 +213,7 @@ def to_wire(conn: sa.Connection, account_id: str, row: dict[str, Any], now: int)
             "amount": last[0]["amount"],
             "customerId": row["customer_id"],
         }
-    if row["issued_at"] is not None:
+    if unbilled and row["issued_at"] is not None:
         late = _unbilled_usage(conn, account_id, row, amounts)
         if late:
             out["unbilledUsage"] = late
@@ -310,7 +314,10 @@ def list_page(
     issued_from: int | None = None,
     issued_to: int | None = None,
     grace_us: int = 0,
+    unbilled: bool = True,
 ) -> Page:
+    """GET /invoices: ended cycles issued first (catch_up), then a page of the account's
+    invoices, filtered; `unbilled` False: without unbilledUsage (to_wire)."""
     if billing_status is not None and billing_status not in STATUSES:
         raise InvalidParameter(f"billingStatus must be one of {', '.join(sorted(STATUSES))}", param="billingStatus")
     if customer_id is not None and not sources.customer_exists(conn, account_id, customer_id):
@@ -324,5 +331,15 @@ def list_page(
         "now": now,
     }
     rows = repo.page(conn, account_id, after_seq=page.after_seq, limit=page.limit, **filters)
-    items = [(r["seq"], to_wire(conn, account_id, r, now)) for r in rows]
+    items = [(r["seq"], to_wire(conn, account_id, r, now, unbilled=unbilled)) for r in rows]
     return make_page(items, limit=page.limit, total=repo.count(conn, account_id, **filters))
+
+
+def status_counts(conn: sa.Connection, *, account_id: str, now: int) -> dict[str, int]:
+    """{"PendingPayment": n, "Overdue": n}: issued, unpaid invoices by billing status at
+    `now`, as GET /invoices?billingStatus= counts them (without issuing ended cycles first)."""
+    return {s: repo.count(conn, account_id, **_status_filter(s, now)) for s in ("PendingPayment", "Overdue")}
+
+
+def _status_filter(status: str, now: int) -> dict[str, Any]:
+    return {"customer_id": None, "status": status, "issued_from": None, "issued_to": None, "now": now}

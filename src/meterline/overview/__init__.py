@@ -1,0 +1,1 @@
+"""The account's figures at a glance (the dashboard's overview), from each domain's services."""
