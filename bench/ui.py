@@ -13,10 +13,8 @@ BENCH_UI_WARMUP). The first invoices read issues the contracts' ended cycles (as
 invoices job would on a live server); the warm-up absorbs it.
 
 On PostgreSQL the dataset's tables are vacuumed once first (_vacuum), as autovacuum would
-have done on a live server. The pages' data are today's: the dataset's events are older than this month, so the
-overview's event counts read empty ranges. The overview's figures are therefore also timed
-in-process (overview.service.figures, one read transaction, no HTTP) as of 2026-03-17,
-inside the dataset's busiest month (a third of the events), BENCH_UI_REQUESTS times.
+have done on a live server. The overview's event figures are ingestion counts by day of
+receipt (events.counts: a few rows a day, whatever the number of stored events).
 
 PAGES lists the pages: {customerId} {invoiceId} {meterId} {eventRef} {webhookId} are filled
 from the API's answers for the dataset; a page answering 404 (not on this branch yet) or
@@ -40,10 +38,8 @@ from urllib.parse import urlencode
 
 from rich.table import Table
 
-from meterline.db.engine import create_database, transaction
+from meterline.db.engine import create_database
 from meterline.db.migrate import upgrade
-from meterline.kit.times import parse_instant, to_us
-from meterline.overview import service as overview
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 200.0
@@ -68,7 +64,6 @@ PAGES: list[tuple[str, str]] = [
     ("webhook deliveries", "/ui/webhooks/{webhookId}"),
     ("webhook deliveries, failed", "/ui/webhooks/{webhookId}?status=failed"),
 ]
-BUSY_AT = "2026-03-17T05:17:23.500000Z"
 HOOK_URL = "https://meterline-bench.invalid/hook"  # .invalid never resolves (RFC 2606): never called
 
 
@@ -138,7 +133,7 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 def measure(url: str, info: dict[str, Any], requests: int, warmup: int) -> dict[str, Any]:
-    """{page name: {"path", "p50", "p99"} or {"path", "skipped": why}} plus "overview_busy"."""
+    """{page name: {"path", "p50", "p99"} or {"path", "skipped": why}}."""
     from bench import consumption
 
     port = 19500 + os.getpid() % 400
@@ -175,7 +170,6 @@ def measure(url: str, info: dict[str, Any], requests: int, warmup: int) -> dict[
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-    result["overview_busy"] = _overview_busy(url, info, requests)
     return result
 
 
@@ -197,20 +191,6 @@ def _vacuum(schema: str) -> None:
         for (table,) in tables:
             conn.exec_driver_sql(f'VACUUM (ANALYZE) "{schema}"."{table}"')
     engine.dispose()
-
-
-def _overview_busy(url: str, info: dict[str, Any], requests: int) -> dict[str, float]:
-    """p50/p99 (ms) of overview.service.figures as of BUSY_AT, in-process, one read transaction each."""
-    db = create_database(url)
-    at = to_us(parse_instant(BUSY_AT, param="at"))
-    samples, figures = [], {}
-    for _ in range(requests):
-        t = time.perf_counter()
-        with transaction(db, write=False) as conn:
-            figures = overview.figures(conn, account_id=info["accountId"], now=at)
-        samples.append(time.perf_counter() - t)
-    db.dispose()
-    return {"p50": _pct(samples, 0.5), "p99": _pct(samples, 0.99), "eventsThisMonth": figures["eventsThisMonth"]}
 
 
 def main() -> None:
@@ -241,15 +221,6 @@ def main() -> None:
                 else:
                     ok = "met" if r["p99"] < TARGET_MS else "MISSED"
                     rows.append((label, f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms", f"< {TARGET_MS:.0f} ms: {ok}"))
-            busy = res["overview_busy"]
-            rows.append(
-                (
-                    f"{backend}, {size:,} events: overview figures as of {BUSY_AT} "
-                    f"({busy['eventsThisMonth']:,} events that month), in-process",
-                    f"p50 {busy['p50']:.1f} ms, p99 {busy['p99']:.1f} ms",
-                    f"< {TARGET_MS:.0f} ms: {'met' if busy['p99'] < TARGET_MS else 'MISSED'}",
-                )
-            )
     table = Table("measure", "result", "target")
     for row in rows:
         table.add_row(*row)

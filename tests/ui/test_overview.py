@@ -35,6 +35,8 @@ def test_the_overview_counts_what_the_api_answers(dashboard: Dashboard, api: Tes
     metered_customer(api)
     issued_invoice(api)
     send(api, [event("stray", ts=z(midnight(0) + timedelta(minutes=1)), name="no_meter_for_this")])
+    refused = [event("stray", ts=z(midnight(0))), {"name": "call", "ref": "no-alias", "timestamp": z(midnight(0))}]
+    assert len(api.post("/events", json={"events": refused}).json()["invalidEvents"]) == 2
     with receiver() as good, receiver(script=[500]) as bad:
         for url in (good.url, bad.url):
             assert api.post("/webhook", json={"callbackUrl": url, "eventType": "InvoiceApproved"}).status_code == 200
@@ -47,13 +49,19 @@ def test_the_overview_counts_what_the_api_answers(dashboard: Dashboard, api: Tes
     dashboard.goto("/ui/overview")
     expect(page.locator("#start-h")).to_have_count(0)
     today, tomorrow = midnight(0), midnight(-1)
-    events_today = get_json(api, "/events", startTime=z(today), endTime=z(tomorrow))["total"]
     this_month, next_month = month_start(0), month_start(-1)
-    events_month = get_json(api, "/events", startTime=z(this_month), endTime=z(next_month))["total"]
-    assert events_today == 3 and events_month >= events_today
+    counted_today = get_json(api, "/ingestion-counts", startTime=z(today), endTime=z(tomorrow))
+    counted_month = get_json(api, "/ingestion-counts", startTime=z(this_month), endTime=z(next_month))
+    stored = get_json(api, "/events", startTime="2000-01-01T00:00:00Z", endTime="2100-01-01T00:00:00Z")["total"]
+    assert counted_today["accepted"] == stored and counted_month["accepted"] >= counted_today["accepted"]
+    assert (counted_today["invalid"], counted_today["duplicate"]) == (1, 1)
     expected = {
-        "eventsToday": events_today,
-        "eventsThisMonth": events_month,
+        "eventsToday": counted_today["accepted"],
+        "eventsThisMonth": counted_month["accepted"],
+        "invalidToday": counted_today["invalid"],
+        "invalidThisMonth": counted_month["invalid"],
+        "duplicateToday": counted_today["duplicate"],
+        "duplicateThisMonth": counted_month["duplicate"],
         "customers": get_json(api, "/customers")["total"],
         "invoicesDue": get_json(api, "/invoices", billingStatus="PendingPayment")["total"],
         "invoicesOverdue": get_json(api, "/invoices", billingStatus="Overdue")["total"],
