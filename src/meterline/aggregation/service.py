@@ -111,21 +111,26 @@ def _rollup_columns(
     matched: dict[int, dict[str, Any]],
     specs: Sequence[InlineSpec],
     windows: Sequence[series.Window],
+    *,
+    fill: bool,
 ) -> dict[int, series.Column]:
+    # Which groups hold events matters only without fillDates (series.points): with it, the
+    # Count twin's reads are skipped and every group counts as holding events.
+    step = 1 if fill else 2
     items: list[tuple[dict[str, Any], int, int]] = []
     for k, row in matched.items():
         twin = row if specs[k].operator == "Count" else _count_twin(row)
         for _, a, b in windows:
-            items += [(row, a, b), (twin, a, b)]
+            items += [(row, a, b)] if fill else [(row, a, b), (twin, a, b)]
     values = usage.window_values(conn, account_id, aliases, items) if items else []
     out: dict[int, series.Column] = {}
     i = 0
     for k in matched:
         col: series.Column = []
         for _ in windows:
-            value, n = values[i], values[i + 1]
-            col.append((value, n is not None and n > 0))
-            i += 2
+            n = values[i + 1] if not fill else None
+            col.append((values[i], fill or (n is not None and n > 0)))
+            i += step
         out[k] = col
     return out
 
@@ -152,7 +157,7 @@ def query(conn: sa.Connection, *, account_id: str, body: AggregationRequest) -> 
         windows = list(groups.windows(start, end, by))
         labels = [label for label, _, _ in windows]
         matched = stored_matches(conn, account_id, body) if len(aliases) <= ALIAS_CHUNK else {}
-        by_rollups = _rollup_columns(conn, account_id, aliases, matched, specs, windows)
+        by_rollups = _rollup_columns(conn, account_id, aliases, matched, specs, windows, fill=bool(body.fillDates))
         rest = sorted({specs[k].event_name for k in range(len(specs)) if k not in matched})
         evs = _events(conn, account_id, aliases, rest, start, end) if rest else []
         columns = [by_rollups[k] if k in matched else series.column(s, evs, windows) for k, s in enumerate(specs)]
