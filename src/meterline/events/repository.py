@@ -64,7 +64,7 @@ _COPY_PG = "COPY events (id, account_id, ref, name, customer_alias, ts, data, cr
 _INSERT_PG = (
     "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
     "SELECT u.id, %s, u.ref, u.name, u.alias, u.ts, u.data, u.created_at FROM unnest("
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::text[], %s::int8[]"
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::int8[], %b::text[], %b::int8[]"
     ") WITH ORDINALITY AS u(id, ref, name, alias, ts, data, created_at, ord) ORDER BY u.ord "
     "ON CONFLICT (account_id, ref) DO NOTHING RETURNING ref"
 )

@@ -144,7 +144,7 @@ def _merge_sql(dialect: str, operator: str, *, setwise: bool = False) -> str:
         # One row per key of the batch, from one array parameter per column, in the
         # order given (sorted by key: see execute_merges).
         names = ("alias", "level", "bucket", "instance", *cols)
-        arrays = ", ".join(f"%s::{_PG_ARRAY[c]}[]" for c in names)
+        arrays = ", ".join(f"%b::{_PG_ARRAY[c]}[]" for c in names)
         picked = ", ".join([f"u.{c}" for c in names] + [_DEFAULTS[c] for c in extra])
         return (
             f"INSERT INTO {t} ({_KEY_COLS}, {', '.join(insert_cols)}) SELECT %s, %s, {picked} "
@@ -210,7 +210,7 @@ def execute_merge(conn: sa.Connection, merge: MergeRows) -> None:
 _ADD_DISTINCT_SETWISE = (
     "INSERT INTO meter_distinct (account_id, meter_id, alias, level, bucket, instance, value, n) "
     "SELECT %s, %s, u.alias, u.level, u.bucket, u.instance, u.value, u.n "
-    "FROM unnest(%s::text[], %s::int2[], %s::int8[], %s::text[], %s::text[], %s::int8[]) "
+    "FROM unnest(%b::text[], %b::int2[], %b::int8[], %b::text[], %b::text[], %b::int8[]) "
     "WITH ORDINALITY AS u(alias, level, bucket, instance, value, n, ord) ORDER BY u.ord "
     "ON CONFLICT (account_id, meter_id, alias, level, bucket, instance, value) "
     "DO UPDATE SET n = meter_distinct.n + excluded.n"
