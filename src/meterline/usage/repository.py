@@ -158,7 +158,8 @@ _DEFAULTS = {"nv": "0", "total": "'0'"}  # NOT NULL columns an operator may not 
 # PostgreSQL type of each merged column (text columns need no cast).
 _PG_TYPE = {
     **dict.fromkeys(
-        ("alias", "instance", "value", "total", "vmin", "vmax", "first_ref", "first_val", "last_ref", "last_val"), "text"
+        ("alias", "instance", "value", "total", "vmin", "vmax", "first_ref", "first_val", "last_ref", "last_val"),
+        "text",
     ),
     **dict.fromkeys(("bucket", "n", "nv", "first_ts", "last_ts", "min_ts", "max_ts"), "int8"),
     "level": "int2",
