@@ -1,7 +1,8 @@
 """All SQL of meter rollups. Every query filters on account_id (and meter_id)."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, localcontext
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -24,19 +25,40 @@ _STATE = (
 )
 
 
-def _acc_tuple(acc: Acc) -> tuple[Any, ...]:
-    f, la = acc.first, acc.last
-    return (
-        acc.n,
-        acc.nv,
-        decimal_text(acc.total),
-        None if acc.vmin is None else decimal_text(acc.vmin),
-        None if acc.vmax is None else decimal_text(acc.vmax),
-        *((f[0], f[1], decimal_text(f[2])) if f else (None, None, None)),
-        *((la[0], la[1], decimal_text(la[2])) if la else (None, None, None)),
-        acc.lo,
-        acc.hi,
-    )
+def _decimal_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
+
+
+# Each state column's value in an Acc (decimals as exact text).
+_COLUMN_OF: dict[str, Callable[[Acc], Any]] = {
+    "n": attrgetter("n"),
+    "nv": attrgetter("nv"),
+    "total": lambda a: decimal_text(a.total),
+    "vmin": lambda a: _decimal_or_none(a.vmin),
+    "vmax": lambda a: _decimal_or_none(a.vmax),
+    "first_ts": lambda a: a.first and a.first[0],
+    "first_ref": lambda a: a.first and a.first[1],
+    "first_val": lambda a: a.first and decimal_text(a.first[2]),
+    "last_ts": lambda a: a.last and a.last[0],
+    "last_ref": lambda a: a.last and a.last[1],
+    "last_val": lambda a: a.last and decimal_text(a.last[2]),
+    "min_ts": attrgetter("lo"),
+    "max_ts": attrgetter("hi"),
+}
+# Columns read straight from an Acc attribute (one C attrgetter takes them all at once).
+_PLAIN = {"n": "n", "nv": "nv", "min_ts": "lo", "max_ts": "hi"}
+
+
+def _state_of(columns: Sequence[str]) -> Callable[[Acc], tuple[Any, ...]]:
+    """The function giving these state columns of an Acc, as a tuple in this order."""
+    if all(c in _PLAIN for c in columns):
+        plain = attrgetter(*(_PLAIN[c] for c in columns))
+        return plain if len(columns) > 1 else lambda a: (plain(a),)
+    getters = [_COLUMN_OF[c] for c in columns]
+    return lambda a: tuple([g(a) for g in getters])
+
+
+_acc_tuple = _state_of(_STATE)
 
 
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
@@ -173,7 +195,7 @@ def _json_columns(names: Sequence[str]) -> list[str]:
 
 _MERGE = {(d, op): _merge_sql(d, op) for d in ("sqlite", "postgresql") for op in _OP_COLUMNS}
 _MERGE_SETWISE = {op: _merge_sql("postgresql", op, setwise=True) for op in _OP_COLUMNS}
-_STATE_INDEX = {c: i for i, c in enumerate(_STATE)}
+_OP_STATE = {op: _state_of(cols) for op, cols in _OP_COLUMNS.items()}
 
 
 # A merge ready to execute: (operator, merge rows, distinct rows); built before the write
@@ -185,11 +207,8 @@ def merge_rows(
     account_id: str, meter_id: str, operator: str, accs: dict[Key, Acc], distinct: dict[Any, int]
 ) -> MergeRows:
     """The parameter rows of execute_merge (pure)."""
-    picks = [_STATE_INDEX[c] for c in _OP_COLUMNS[operator]]
-    rows = []
-    for k, acc in accs.items():
-        state = _acc_tuple(acc)
-        rows.append((account_id, meter_id, *k, *[state[i] for i in picks]))
+    state = _OP_STATE[operator]
+    rows = [(account_id, meter_id, *k, *state(acc)) for k, acc in accs.items()]
     return operator, rows, [(account_id, meter_id, *k, n) for k, n in distinct.items()]
 
 
@@ -243,10 +262,10 @@ def execute_merges(conn: sa.Connection, merges: Sequence[MergeRows]) -> None:
     try:
         for operator, rows, _ in ordered:
             if rows:
-                cursor.execute(_MERGE_SETWISE[operator], _setwise_rows(rows, 6))
+                cursor.execute(_MERGE_SETWISE[operator], _setwise_rows(rows))
         for _, _, distinct in ordered:
             if distinct:
-                cursor.execute(_ADD_DISTINCT_SETWISE, _setwise_rows(distinct, 7))
+                cursor.execute(_ADD_DISTINCT_SETWISE, _setwise_rows(distinct))
     finally:
         cursor.close()
 
@@ -256,14 +275,15 @@ def _merge_meter(merge: MergeRows) -> str:
     return str(first[1])
 
 
-def _setwise_rows(rows: list[tuple[Any, ...]], key_end: int) -> list[Any]:
+def _setwise_rows(rows: list[tuple[Any, ...]]) -> list[Any]:
     """Parameters of a set-wise statement: account_id, meter_id (shared by the rows), then
-    the rows' other columns as one JSON array of arrays, rows sorted by their key (columns
-    2 .. key_end). JSON, not array parameters: orjson writes it in C, where psycopg dumps
+    the rows' other columns as one JSON array of arrays, rows sorted by their key (the
+    columns after meter_id up to the state). JSON, not array parameters: orjson writes it in C, where psycopg dumps
     arrays element by element in Python (~4x the cost); the values are ints, exact
     decimal texts and strings, all carried exactly."""
-    ordered = sorted(rows, key=lambda r: r[2:key_end])
-    return [rows[0][0], rows[0][1], orjson.dumps([r[2:] for r in ordered]).decode()]
+    # The rows share account_id and meter_id and their keys are unique: sorting whole
+    # rows sorts them by key (the state after the key is never compared).
+    return [rows[0][0], rows[0][1], orjson.dumps([r[2:] for r in sorted(rows)]).decode()]
 
 
 def add_distinct(
