@@ -26,6 +26,11 @@ def raw_executemany(conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]
         cursor.close()
 
 
+class NulInText(ValueError):
+    """PostgreSQL text cannot hold U+0000 (SQLite can): raised instead of the driver's or
+    the server's error by the ingestion writes that meet it (the client's text)."""
+
+
 _LOCK_KEY = "meterline.events:"
 
 
@@ -111,6 +116,10 @@ def _insert_new_pg(conn: sa.Connection, account_id: str, rows: Sequence[EventRow
             with cursor.copy(_COPY_PG) as copy:
                 for row in ordered:
                     copy.write_row(row)
+        except psycopg.DataError as exc:
+            if "NUL (0x00)" in str(exc):  # psycopg's own check of the text it sends
+                raise NulInText(str(exc)) from None
+            raise
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT ml_events_copy")
         else:
