@@ -27,8 +27,8 @@ def raw_executemany(conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]
 
 
 class NulInText(ValueError):
-    """PostgreSQL text cannot hold U+0000 (SQLite can): raised instead of the driver's or
-    the server's error by the ingestion writes that meet it (the client's text)."""
+    """PostgreSQL text cannot hold U+0000 (SQLite can): raised by insert_new instead of
+    the driver's error when an event's text holds it (the client's text, not our fault)."""
 
 
 _LOCK_KEY = "meterline.events:"

@@ -278,9 +278,10 @@ def _merge_meter(merge: MergeRows) -> str:
 def _setwise_rows(rows: list[tuple[Any, ...]]) -> list[Any]:
     """Parameters of a set-wise statement: account_id, meter_id (shared by the rows), then
     the rows' other columns as one JSON array of arrays, rows sorted by their key (the
-    columns after meter_id up to the state). JSON, not array parameters: orjson writes it in C, where psycopg dumps
-    arrays element by element in Python (~4x the cost); the values are ints, exact
-    decimal texts and strings, all carried exactly."""
+    columns after meter_id, before the state). JSON, not one array parameter per column:
+    orjson writes it in C, where psycopg dumps arrays element by element in Python (~10x
+    the time, measured on a 2000-row batch). The values are ints, exact decimal texts and
+    strings: JSON carries each exactly."""
     # The rows share account_id and meter_id and their keys are unique: sorting whole
     # rows sorts them by key (the state after the key is never compared).
     return [rows[0][0], rows[0][1], orjson.dumps([r[2:] for r in sorted(rows)]).decode()]
