@@ -15,7 +15,7 @@ all figures from one run, appended to BENCHMARKS.md.
   of a customer with BENCH_HOT_EVENTS events in the current hour.
 
 Environment: BENCH_PG_URL (default the machine's postgresql+psycopg://postgres@127.0.0.1:5432/test),
-BENCH_PG_SIZES ("10000,1000000"), BENCH_HOT_EVENTS (30000), and bench.metering's and
+BENCH_PG_SIZES ("10000,1000000"; empty: ingestion only), BENCH_HOT_EVENTS (30000), and bench.metering's and
 bench.consumption's variables (rounds, batches, connections, requests, warm-up).
 """
 
@@ -136,7 +136,8 @@ def main() -> None:
     from bench import consumption, metering
 
     rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
-    sizes = [int(s) for s in os.environ.get("BENCH_PG_SIZES", "10000,1000000").split(",")]
+    # BENCH_PG_SIZES= (empty): the ingestion part alone, no consumption dataset.
+    sizes = [int(s) for s in os.environ.get("BENCH_PG_SIZES", "10000,1000000").split(",") if s]
     hot_events = int(os.environ.get("BENCH_HOT_EVENTS", "30000"))
     requests = int(os.environ.get("BENCH_REQUESTS", "3000"))
     warmup = int(os.environ.get("BENCH_WARMUP", "300"))

@@ -143,3 +143,28 @@ def test_bad_bodies_are_clear_400_or_413_and_store_nothing(api: TestClient) -> N
     huge += b'"data": {"v": [1e999999]}}'
     resp = api.post("/events", content=b'{"events": [' + huge + b"]}")
     assert resp.status_code == 200 and "number" in resp.json()["invalidEvents"][0]["error"]
+
+
+def test_nul_in_event_text_is_stored_or_400_never_500(api: TestClient, backend: str) -> None:
+    """U+0000 in an alias or a ref (PostgreSQL text cannot hold it; SQLite can): stored
+    (SQLite) or a clear 400 (PostgreSQL), never a 500. In data it is stored on both: data,
+    and the values meters keep from it, are JSON texts (escaped)."""
+    create_meter(api, operator="Distinct", field="region")
+    create_meter(api, operator="Last", field="value")
+    for i, ev in enumerate(
+        [
+            event("nul-alias", alias="a\x00b", region="eu", value=1),
+            event("nul-\x00-ref", region="eu", value=1),
+        ]
+    ):
+        # With a plain event beside it: on PostgreSQL the whole batch is refused (nothing stored).
+        resp = post_json(api, "/events", {"events": [ev, event(f"plain-{i}", region="eu", value=1)]})
+        if backend == "sqlite":
+            assert resp.status_code == 200 and len(resp.json()["validEvents"]) == 2, (i, resp.text)
+        else:
+            assert resp.status_code == 400 and resp.json()["code"] == "bad_request", (i, resp.text)
+            assert "NUL" in resp.json()["message"], resp.text
+            assert api.get(f"/events/plain-{i}").status_code == 404
+    resp = post_json(api, "/events", {"events": [event("nul-data", region="e\x00u", value=1)]})
+    assert resp.status_code == 200 and len(resp.json()["validEvents"]) == 1, resp.text
+    assert api.get("/events/nul-data").json()["event"]["data"]["region"] == "e\x00u"

@@ -242,19 +242,24 @@ values = st.one_of(
     st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False, allow_infinity=False),
     st.integers(-50, 50),
     st.sampled_from(["abc", "1e3", "0.10", None]),
+    # Long exact decimals at the numeric domain's edges (18 + 18 digits): carried as text
+    # through the set-wise statement's JSON rows.
+    st.sampled_from([Decimal("999999999999999999.999999999999999999"), Decimal("-0.000000000000000001")]),
 )
+# Texts that JSON and SQL quote or escape (the set-wise merge carries them as JSON strings).
+_AWKWARD = ['q"\\', "é€😀", "{x,y}", "NULL", "a\tb", ""]
 events_st = st.lists(
     st.fixed_dictionaries(
         {
-            "ref": st.integers(0, 40).map(lambda i: f"r{i}"),
+            "ref": st.integers(0, 40).map(lambda i: f"r{i}" if i % 7 else f'r"{i}\\é'),
             "ts": st.one_of(
                 st.integers(-2, 30).map(lambda h: BASE + h * HOUR_US),
                 st.integers(0, 40 * HOUR_US).map(lambda d: BASE + d),
             ),
-            "alias": st.sampled_from(["a", "b", "c"]),
+            "alias": st.sampled_from(["a", "b", "c", *[t for t in _AWKWARD if t]]),
             "v": values,
-            "u": st.sampled_from(["p", "q", 1, Decimal("1.0"), None]),
-            "k": st.sampled_from(["i1", "i2", 3]),
+            "u": st.sampled_from(["p", "q", 1, Decimal("1.0"), None, *_AWKWARD]),
+            "k": st.sampled_from(["i1", "i2", 3, *_AWKWARD]),
         }
     ),
     min_size=1,

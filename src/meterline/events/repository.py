@@ -27,6 +27,11 @@ def raw_executemany(conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]
         cursor.close()
 
 
+class NulInText(ValueError):
+    """PostgreSQL text cannot hold U+0000 (SQLite can): raised by insert_new instead of
+    the driver's error when an event's text holds it (the client's text, not our fault)."""
+
+
 _LOCK_KEY = "meterline.events:"
 
 
@@ -65,7 +70,7 @@ _COPY_PG = "COPY events (id, account_id, ref, name, customer_alias, ts, data, cr
 _INSERT_PG = (
     "INSERT INTO events (id, account_id, ref, name, customer_alias, ts, data, created_at) "
     "SELECT u.id, %s, u.ref, u.name, u.alias, u.ts, u.data, u.created_at FROM unnest("
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::text[], %s::int8[]"
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::int8[], %b::text[], %b::int8[]"
     ") WITH ORDINALITY AS u(id, ref, name, alias, ts, data, created_at, ord) ORDER BY u.ord "
     "ON CONFLICT (account_id, ref) DO NOTHING RETURNING ref"
 )
@@ -112,6 +117,10 @@ def _insert_new_pg(conn: sa.Connection, account_id: str, rows: Sequence[EventRow
             with cursor.copy(_COPY_PG) as copy:
                 for row in ordered:
                     copy.write_row(row)
+        except psycopg.DataError as exc:
+            if "NUL (0x00)" in str(exc):  # psycopg's own check of the text it sends
+                raise NulInText(str(exc)) from None
+            raise
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT ml_events_copy")
         else:

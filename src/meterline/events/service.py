@@ -174,6 +174,21 @@ def _store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str
     accepted, invalid, echo = batch.accepted, list(batch.invalid), batch.echo
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
+    try:
+        return _store(conn, account_id, batch, meters, accepted, invalid, echo)
+    except repo.NulInText:  # PostgreSQL: the transaction is rolled back, nothing stored
+        raise BadRequest("Text must not contain the NUL character (U+0000).", code="bad_request") from None
+
+
+def _store(
+    conn: sa.Connection,
+    account_id: str,
+    batch: Prepared,
+    meters: list[dict[str, Any]],
+    accepted: list[ValidEvent],
+    invalid: list[dict[str, Any]],
+    echo: list[dict[str, Any]],
+) -> dict[str, Any]:
     rows = batch.rows if batch.rows is not None else _rows(account_id, batch)
     taken = repo.insert_new(conn, account_id, rows)
     if taken:

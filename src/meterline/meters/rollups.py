@@ -178,9 +178,10 @@ def compute(spec: MeterSpec, events: Iterable[tuple[int, str, str, Any]]) -> Del
     for (alias, _lv, bucket, inst), acc in hours.items():
         dkey4 = (alias, 1, bucket - bucket % DAY_US, inst)
         day = accs.get(dkey4)
-        if day is None:
-            accs[dkey4] = day = Acc()
-        day.merge(acc)
+        if day is None:  # a copy of its first hour (the hour's Acc stays its own)
+            accs[dkey4] = Acc(acc.n, acc.nv, acc.total, acc.vmin, acc.vmax, acc.first, acc.last, acc.lo, acc.hi)
+        else:
+            day.merge(acc)
     return Delta(accs, distinct)
 
 
