@@ -29,6 +29,7 @@ def browse(
     the events of [start_us, end_us) (µs) with these name and alias (None: any), in
     creation order after the cursor. `total` is exact when `totalCapped` is false, else
     the matching events number more than `cap` and `total` is cap + 1."""
+    total = repo.count_upto(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias, cap=cap)
     rows = repo.page(
         conn,
         account_id,
@@ -38,8 +39,8 @@ def browse(
         alias=alias,
         after_seq=page.after_seq,
         limit=page.limit,
+        matches=total if total <= cap else None,  # a capped count says only "many"
     )
-    total = repo.count_upto(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias, cap=cap)
     body = make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=total).body("events")
     body["totalCapped"] = total > cap
     return body

@@ -171,14 +171,27 @@ def page(
     alias: str | None,
     after_seq: int,
     limit: int,
+    matches: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Up to limit + 1 matching events after after_seq, in creation (seq) order.
+
+    `matches`: how many events the filters match, when the caller counted them. When few
+    (≤ SORT_MATCHES), they are read through the (account, ts) or (account, name, alias,
+    ts) index and sorted, never by walking the seq order: PostgreSQL's planner, expecting
+    matches spread evenly, otherwise walks the primary key from the start, and when the
+    range's events were stored late (time-ordered loads) it filters out hundreds of
+    thousands of rows first (300 ms for one day of 1 M events, measured)."""
+    order = _E.seq + 0 if matches is not None and matches <= SORT_MATCHES else _E.seq
     rows = conn.execute(
         sa.select(*_COLS)
         .where(*_filters(account_id, start_us, end_us, name, alias), _E.seq > after_seq)
-        .order_by(_E.seq)
+        .order_by(order)
         .limit(limit + 1)
     )
     return [dict(r._mapping) for r in rows]
+
+
+SORT_MATCHES = 20_000
 
 
 def count(

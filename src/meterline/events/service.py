@@ -154,12 +154,12 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
     """Store a prepared batch and its rollups in the caller's transaction; refs already
     stored are answered as duplicates; the answer is added to the day's ingestion counts
     (events.counts). Answers Vayu's SendEventsResponse."""
-    answer = _store(conn, account_id=account_id, batch=batch)
+    answer = _screen_and_write(conn, account_id=account_id, batch=batch)
     counts.record(conn, account_id=account_id, at_us=batch.now, answer=answer, duplicate_error=DUPLICATE)
     return answer
 
 
-def _store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
+def _screen_and_write(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     if batch.accepted:
         # PostgreSQL: the account's SHARED lock (batches of an account run in parallel; a
         # rebuild of its buckets waits for them). Taken before the meters are read: a rebuild
@@ -175,12 +175,12 @@ def _store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
     try:
-        return _store(conn, account_id, batch, meters, accepted, invalid, echo)
+        return _write(conn, account_id, batch, meters, accepted, invalid, echo)
     except repo.NulInText:  # PostgreSQL: the transaction is rolled back, nothing stored
         raise BadRequest("Text must not contain the NUL character (U+0000).", code="bad_request") from None
 
 
-def _store(
+def _write(
     conn: sa.Connection,
     account_id: str,
     batch: Prepared,
@@ -267,6 +267,7 @@ def query(
     alias: str | None,
     page: PageRequest,
 ) -> Page:
+    total = repo.count(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias)
     rows = repo.page(
         conn,
         account_id,
@@ -276,8 +277,8 @@ def query(
         alias=alias,
         after_seq=page.after_seq,
         limit=page.limit,
+        matches=total,
     )
-    total = repo.count(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias)
     return make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=total)
 
 
