@@ -19,7 +19,7 @@ from meterline.consumption import rules
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
 from meterline.customers import repository as customers_repo
-from meterline.db.raw import Ahead, Recorder, Statement, prefetched, recording
+from meterline.db.raw import GENERIC_PLANS, Ahead, Recorder, Statement, prefetched, recording
 from meterline.kit.decimals import EXACT
 from meterline.kit.errors import NotFound
 from meterline.meters import repository as meters_repo
@@ -248,6 +248,7 @@ def _predicted(
     if conn.dialect.name == "sqlite":
         return []
     recorder = Recorder(conn.dialect.name)
+    recorder.statements.append(GENERIC_PLANS)
     conn = recording(recorder)
     if alias is not None:
         repo.customer_of_alias(conn, account_id, alias)
