@@ -94,7 +94,8 @@ _AHEAD: dict[int, Ahead] = {}
 @contextmanager
 def prefetched(conn: sa.Connection, statements: Sequence[Statement]) -> Iterator[Ahead]:
     """PostgreSQL: run these statements now, all in one round trip (psycopg's pipeline
-    mode), inside the connection's transaction; within the block, fetch() of exactly one of
+    mode), inside the connection's read transaction (REPEATABLE READ: engine.transaction
+    with write=False, as db.session.run_read); within the block, fetch() of exactly one of
     them (same text, same parameters) answers its rows instead of asking the server again.
 
     Exact whatever was predicted: in one REPEATABLE READ transaction a statement answers the
