@@ -1,6 +1,7 @@
 """The consumption read predicts its statements from the customer's previous read in the
 process and, on PostgreSQL, fetches them ahead in one round trip (consumption.service._Seen,
-db.raw.prefetched). The prediction is never an answer: after definitions and data change
+db.raw.prefetched), which also ends the transaction when the last prediction held (a miss
+then starts the read over). The prediction is never an answer: after definitions and data change
 through another server (its own app, pool and connections), every read equals a read
 with nothing predicted, on SQLite and PostgreSQL."""
 
@@ -38,21 +39,32 @@ def _read(api: TestClient, url: str) -> list[dict[str, Any]]:
     return resp.json()["productsConsumptions"]  # type: ignore[no-any-return]
 
 
+def _key(account: Account, url: str) -> tuple[str, str, str]:
+    return (account.account_id, "alias" if "/alias/" in url else "id", url.rsplit("/", 1)[1])
+
+
+def _seen(account: Account, url: str) -> service._Seen:
+    return service._SEEN[_key(account, url)]
+
+
 def _predicted_equals_cold(api: TestClient, db: Database, account: Account, url: str) -> list[dict[str, Any]]:
     """The read with the prediction of the previous one, then with none: equal. On
-    PostgreSQL, a second read with the same definitions runs every statement ahead."""
+    PostgreSQL, a second read with the same definitions runs every statement ahead, and the
+    third also ends its transaction in that round trip."""
     warm = _read(api, url)
-    key = next(k for k in service._SEEN if k[0] == account.account_id and k[2] == url.rsplit("/", 1)[1])
-    seen = service._SEEN[key]
     again = _read(api, url)
-    ahead = service._SEEN[key].ahead
+    ahead = _seen(account, url).ahead
     assert ahead is not None
     if not db.is_sqlite:  # the definitions did not change between the two: all predicted, all used
         assert (ahead.missed, ahead.rows) == (0, {}), (ahead.missed, list(ahead.rows))
-    assert seen is not service._SEEN[key]
-    service._SEEN.clear()
+        assert _seen(account, url).held
+    third = _read(api, url)
+    ahead = _seen(account, url).ahead
+    assert ahead is not None and ahead.ended == (not db.is_sqlite) and not _seen(account, url).reran
+    del service._SEEN[_key(account, url)]  # nothing to predict from
     cold = _read(api, url)
-    assert warm == again == cold
+    assert warm == again == third == cold == _read(api, url)  # the last: predicted, and it held
+    assert _seen(account, url).held != db.is_sqlite
     return cold
 
 
@@ -99,7 +111,10 @@ def test_reads_after_changes_through_another_server(
             event("u5", ts="2026-03-04T00:00:00Z", name="users", user="bob"),
         ],
     )
-    _read(api, by_id)  # predicted from the read before the events
+    # Predicted from the read before the events, whose transaction ended in its round trip:
+    # the new edge value is a statement not fetched ahead, so the read starts over.
+    assert _consumed(_read(api, by_id)) == {"Tokens": (12, False), "Users": (3, True)}
+    assert _seen(account, by_id).reran == (not db.is_sqlite)
     assert _consumed(_predicted_equals_cold(api, db, account, by_id)) == {"Tokens": (12, False), "Users": (3, True)}
 
     # Definitions: credits (TOP_UP access), a new alias with its events, a measurement.

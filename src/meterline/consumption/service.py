@@ -19,7 +19,7 @@ from meterline.consumption import rules
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
 from meterline.customers import repository as customers_repo
-from meterline.db.raw import GENERIC_PLANS, Ahead, Recorder, Statement, prefetched, recording
+from meterline.db.raw import GENERIC_PLANS, Ahead, Mispredicted, Recorder, Statement, prefetched, recording
 from meterline.kit.decimals import EXACT
 from meterline.kit.errors import NotFound
 from meterline.meters import repository as meters_repo
@@ -233,6 +233,8 @@ class _Seen:
         self.edges = usage.EdgeMemo()
         self.balance = False
         self.ahead: Ahead | None = None  # what was fetched ahead for this read, and missed
+        self.held = False  # every statement of this read was fetched ahead, and used
+        self.reran = False  # its prediction missed after the transaction had ended
 
 
 # By (account id, customer id or alias): the last read's _Seen, in this process.
@@ -296,26 +298,50 @@ def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_u
     """The products consumptions of a customer at at_us (the seed's read). On PostgreSQL its
     statements are predicted from the customer's previous read in this process and fetched
     in one round trip (_Seen); exact whatever the prediction."""
-    key = (account_id, "id", customer_id)
-    seen = _Seen(customer_id)
-    with prefetched(conn, _predicted(conn, account_id, at_us, _SEEN.get(key), None)) as seen.ahead:
-        out = _customer_entries(conn, account_id, customer_id, at_us, seen)
-    _remember(key, seen)
-    return out
+    return _read(conn, (account_id, "id", customer_id), at_us, customer_id=customer_id)
 
 
 def for_alias(conn: sa.Connection, *, account_id: str, alias: str, at_us: int) -> list[dict[str, Any]]:
     """for_customer of the live customer holding this alias (NotFound when none does)."""
-    key = (account_id, "alias", alias)
-    with prefetched(conn, _predicted(conn, account_id, at_us, _SEEN.get(key), alias)) as ahead:
+    return _read(conn, (account_id, "alias", alias), at_us, alias=alias)
+
+
+def _read(
+    conn: sa.Connection,
+    key: tuple[str, str, str],
+    at_us: int,
+    *,
+    customer_id: str | None = None,
+    alias: str | None = None,
+) -> list[dict[str, Any]]:
+    """A customer's read with its statements fetched ahead, as its last read predicts them.
+    When that prediction held entirely, this one's round trip also ends the transaction; if
+    it then misses a statement, the read starts over in a new transaction, unpredicted."""
+    account_id, last = key[0], _SEEN.get(key)
+    statements = _predicted(conn, account_id, at_us, last, alias)
+    end = last is not None and last.held
+    try:
+        with prefetched(conn, statements, end=end) as ahead:
+            seen, out = _read_once(conn, account_id, at_us, customer_id, alias)
+        seen.held = bool(statements) and ahead.missed == 0 and not ahead.rows
+    except Mispredicted:
+        seen, out = _read_once(conn, account_id, at_us, customer_id, alias)
+        seen.reran = True
+    seen.ahead = ahead
+    _remember(key, seen)
+    return out
+
+
+def _read_once(
+    conn: sa.Connection, account_id: str, at_us: int, customer_id: str | None, alias: str | None
+) -> tuple[_Seen, list[dict[str, Any]]]:
+    if alias is not None:
         customer_id = repo.customer_of_alias(conn, account_id, alias)
         if customer_id is None:
             raise NotFound(f"No customer holds alias {alias!r}.")
-        seen = _Seen(customer_id)
-        seen.ahead = ahead
-        out = _customer_entries(conn, account_id, customer_id, at_us, seen)
-    _remember(key, seen)
-    return out
+    assert customer_id is not None
+    seen = _Seen(customer_id)
+    return seen, _customer_entries(conn, account_id, customer_id, at_us, seen)
 
 
 def for_product(

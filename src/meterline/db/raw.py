@@ -80,11 +80,18 @@ GENERIC_PLANS: Statement = ("SET LOCAL plan_cache_mode = force_generic_plan", ()
 
 class Ahead:
     """The rows of statements fetched ahead on one connection, until fetch() takes them;
-    `missed`: the statements fetched meanwhile that were not (each cost a round trip)."""
+    `missed`: the statements fetched meanwhile that were not (each cost a round trip);
+    `ended`: the transaction that fetched them was committed in the same round trip."""
 
-    def __init__(self, rows: dict[Statement, list[Any]]) -> None:
+    def __init__(self, rows: dict[Statement, list[Any]], *, ended: bool = False) -> None:
         self.rows = rows
         self.missed = 0
+        self.ended = ended
+
+
+class Mispredicted(Exception):
+    """fetch() of a statement that was not fetched ahead, after the transaction that
+    fetched the others ended (prefetched with end=True): the read must start over."""
 
 
 # By the id of the DBAPI connection the rows were fetched on.
@@ -92,7 +99,7 @@ _AHEAD: dict[int, Ahead] = {}
 
 
 @contextmanager
-def prefetched(conn: sa.Connection, statements: Sequence[Statement]) -> Iterator[Ahead]:
+def prefetched(conn: sa.Connection, statements: Sequence[Statement], *, end: bool = False) -> Iterator[Ahead]:
     """PostgreSQL: run these statements now, all in one round trip (psycopg's pipeline
     mode), inside the connection's read transaction (REPEATABLE READ: engine.transaction
     with write=False, as db.session.run_read); within the block, fetch() of exactly one of
@@ -101,7 +108,13 @@ def prefetched(conn: sa.Connection, statements: Sequence[Statement]) -> Iterator
     Exact whatever was predicted: in one REPEATABLE READ transaction a statement answers the
     same rows whenever it runs, so a fetched-ahead result is the one the read would have
     got; a statement not predicted simply runs. SQLite (no round trip to save): nothing
-    is fetched ahead."""
+    is fetched ahead.
+
+    `end`: the same round trip also commits the transaction (saves the COMMIT's), when
+    the caller expects every statement it will run to be among these: a statement that is
+    not then raises Mispredicted (it would run in another transaction, on another
+    snapshot), and the caller runs the read again (in a new transaction, which the driver
+    begins with the connection's isolation level)."""
     if conn.dialect.name == "sqlite" or not statements:
         yield Ahead({})
         return
@@ -112,7 +125,9 @@ def prefetched(conn: sa.Connection, statements: Sequence[Statement]) -> Iterator
             cursor = RawCursor(dbapi)
             cursor.execute(native_sql(sql), params)
             cursors.append(cursor)
-    ahead = Ahead({})
+        if end:
+            dbapi.execute("COMMIT")
+    ahead = Ahead({}, ended=end)
     for statement, cursor in zip(statements, cursors, strict=True):
         if cursor.description is not None:  # a SET answers no rows
             ahead.rows.setdefault(statement, list(cursor.fetchall()))
@@ -137,6 +152,8 @@ def fetch(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
             if rows is not None:
                 return rows
             ahead.missed += 1
+            if ahead.ended:
+                raise Mispredicted(sql[:80])
     if conn.dialect.name == "sqlite":
         cursor = dbapi.cursor()
     else:
