@@ -16,9 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from psycopg import RawCursor
+from psycopg.pq import ExecStatus
 
 from meterline.kit import jsonenc
 
+TUPLES_OK = ExecStatus.TUPLES_OK
 _PG: dict[str, str] = {}
 _NATIVE: dict[str, str] = {}
 _DOCS: dict[str, Any] = {}
@@ -129,7 +131,8 @@ def prefetched(conn: sa.Connection, statements: Sequence[Statement], *, end: boo
             dbapi.execute("COMMIT")
     ahead = Ahead({}, ended=end)
     for statement, cursor in zip(statements, cursors, strict=True):
-        if cursor.description is not None:  # a SET answers no rows
+        result = cursor.pgresult  # (not .description: it builds a Column per column, ~0.1 ms a read)
+        if result is not None and result.status == TUPLES_OK:  # a SET answers no rows
             ahead.rows.setdefault(statement, list(cursor.fetchall()))
         cursor.close()
     _AHEAD[id(dbapi)] = ahead
