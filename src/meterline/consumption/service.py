@@ -221,9 +221,10 @@ def entries_for(
 
 class _Seen:
     """What one read of a customer used (aliases, lines in force, meters, what it found at
-    the windows' edges, whether it read the credit balance): the next read of that customer predicts its
-    statements from it and fetches them ahead in one round trip (db.raw.prefetched). Never
-    a source of answers: a wrong prediction costs the round trips it did not save."""
+    the windows' edges, whether it read the credit balance): the customer's next read in
+    this process predicts its statements from it and fetches them ahead in one round trip
+    (db.raw.prefetched). Never a source of answers: a wrong prediction costs the round trips
+    it did not save."""
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id

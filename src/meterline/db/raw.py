@@ -116,7 +116,8 @@ def prefetched(conn: sa.Connection, statements: Sequence[Statement], *, end: boo
     the caller expects every statement it will run to be among these: a statement that is
     not then raises Mispredicted (it would run in another transaction, on another
     snapshot), and the caller runs the read again (in a new transaction, which the driver
-    begins with the connection's isolation level)."""
+    begins with the connection's isolation level). Every statement of such a read must go
+    through fetch(): one run on the connection otherwise would run after that COMMIT."""
     if conn.dialect.name == "sqlite" or not statements:
         yield Ahead({})
         return
