@@ -246,10 +246,7 @@ def _predicted(
     conn: sa.Connection, account_id: str, at_us: int, seen: _Seen | None, alias: str | None
 ) -> list[Statement]:
     """The statements a read at at_us would run if the customer's definitions were those
-    `seen` (recorded by running the same functions on a db.raw.Recorder); none on SQLite,
-    where a statement costs no round trip (db.raw.prefetched)."""
-    if conn.dialect.name == "sqlite":
-        return []
+    `seen` (recorded by running the same functions on a db.raw.Recorder)."""
     recorder = Recorder(conn.dialect.name)
     recorder.statements.append(GENERIC_PLANS)
     conn = recording(recorder)
@@ -318,7 +315,10 @@ def _read(
     """A customer's read with its statements fetched ahead, as its last read predicts them.
     When that prediction held entirely, this one's round trip also ends the transaction; if
     it then misses a statement, the read starts over in a new transaction, unpredicted."""
-    account_id, last = key[0], _SEEN.get(key)
+    account_id = key[0]
+    if conn.dialect.name == "sqlite":  # no round trip to save: nothing predicted
+        return _read_once(conn, account_id, at_us, customer_id, alias)[1]
+    last = _SEEN.get(key)
     statements = _predicted(conn, account_id, at_us, last, alias)
     end = last is not None and last.held
     try:
