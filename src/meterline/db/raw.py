@@ -85,7 +85,7 @@ class Ahead:
     `missed`: the statements fetched meanwhile that were not (each cost a round trip);
     `ended`: the transaction that fetched them was committed in the same round trip."""
 
-    def __init__(self, rows: dict[Statement, list[Any]], *, ended: bool = False) -> None:
+    def __init__(self, rows: dict[Statement, list[list[Any]]], *, ended: bool = False) -> None:
         self.rows = rows
         self.missed = 0
         self.ended = ended
@@ -134,7 +134,7 @@ def prefetched(conn: sa.Connection, statements: Sequence[Statement], *, end: boo
     for statement, cursor in zip(statements, cursors, strict=True):
         result = cursor.pgresult  # (not .description: it builds a Column per column, ~0.1 ms a read)
         if result is not None and result.status == TUPLES_OK:  # a SET answers no rows
-            ahead.rows.setdefault(statement, list(cursor.fetchall()))
+            ahead.rows.setdefault(statement, []).append(list(cursor.fetchall()))  # a statement may recur
         cursor.close()
     _AHEAD[id(dbapi)] = ahead
     try:
@@ -152,8 +152,12 @@ def fetch(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
     if _AHEAD:
         ahead = _AHEAD.get(id(dbapi))
         if ahead is not None:
-            rows = ahead.rows.pop((sql, tuple(params)), None)
-            if rows is not None:
+            key = (sql, tuple(params))
+            answers = ahead.rows.get(key)
+            if answers:
+                rows = answers.pop(0)
+                if not answers:
+                    del ahead.rows[key]
                 return rows
             ahead.missed += 1
             if ahead.ended:
