@@ -7,16 +7,19 @@ mid-stream, reads while a rebuild is pending or part-way (chunks of 3 events, wi
 ingestion and deletes between chunks) and after it swapped in, every operator, filters,
 instanceKey, nested paths, and windows that do and do not align with hour/day buckets,
 among them windows whose edges lie just after an hour's last event or at its first (an
-edge bucket taken whole, or not, by its span).
+edge bucket taken whole, or not, by its span). On PostgreSQL the same reads also run with
+their statements predicted and fetched ahead (the consumption read's path, db.raw.prefetched).
 """
 
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meterline.db.engine import Database, transaction
+from meterline.db.raw import Recorder, prefetched, recording
 from meterline.events import service as events_service
 from meterline.kit.times import from_us
 from meterline.meters import repository as meters_repo
@@ -26,7 +29,7 @@ from meterline.meters.filters import CRITERION_OPERATORS
 from meterline.meters.rollups import DAY_US, HOUR_US
 from meterline.meters.schemas import MeterCreate, MeterUpdate
 from meterline.meters.spec import OPERATORS
-from meterline.usage.service import usage, usage_many
+from meterline.usage.service import EdgeMemo, usage, usage_many, window_values
 from tests.conftest import make_account
 from tests.metering.factories import run_rebuilds
 
@@ -201,6 +204,24 @@ def _check_property(
         many = usage_many(conn, account_id=acc, aliases=ALIASES, requests=[(meter_id, s, e) for (s, e), _ in queries])
         for ((start, end), _), got in zip(queries, many, strict=True):
             assert got == value_or_zero(aggregate(current, stored, start_us=start, end_us=end, aliases=ALIASES))
+        if not db.is_sqlite:
+            _check_prefetched(conn, acc, meter_id, [window for window, _ in queries])
+
+
+def _check_prefetched(conn: sa.Connection, account_id: str, meter_id: str, windows: list[tuple[int, int]]) -> None:
+    """The consumption read's path on PostgreSQL (consumption.service._read): the statements
+    of these reads, predicted from what a first read found at its edges, fetched ahead in one
+    round trip; the same reads then take every row from there, and answer the same."""
+    (row,) = meters_repo.live_keys(conn, account_id, [meter_id])
+    items = [(row, start, end) for start, end in windows]
+    found = EdgeMemo()
+    first = window_values(conn, account_id, ALIASES, items, found=found)
+    recorder = Recorder("postgresql")
+    window_values(recording(recorder), account_id, ALIASES, items, assume=found)
+    with prefetched(conn, recorder.statements) as ahead:
+        again = window_values(conn, account_id, ALIASES, items)
+    assert again == first
+    assert (ahead.missed, ahead.rows) == (0, {})
 
 
 @settings(

@@ -24,6 +24,18 @@ def customer_aliases(conn: sa.Connection, account_id: str, customer_id: str) -> 
     return [r[1] for r in rows if r[1] is not None]
 
 
+_BY_ALIAS = (
+    "SELECT c.id FROM customer_aliases a JOIN customers c ON c.account_id = a.account_id AND c.id = a.customer_id "
+    "WHERE a.account_id = ? AND a.alias = ? AND c.deleted_at IS NULL"
+)
+
+
+def customer_of_alias(conn: sa.Connection, account_id: str, alias: str) -> str | None:
+    """The id of the live customer holding this alias; None when none does."""
+    rows = fetch(conn, _BY_ALIAS, (account_id, alias))
+    return str(rows[0][0]) if rows else None
+
+
 def measurements(
     conn: sa.Connection, account_id: str, customer_id: str, meter_ids: Sequence[str], start_us: int, end_us: int
 ) -> list[tuple[str, int, Decimal]]:

@@ -19,6 +19,7 @@ from meterline.consumption import rules
 from meterline.contracts.lines import iso_exact
 from meterline.contracts.service import LineInForce, account_lines_in_force, lines_in_force
 from meterline.customers import repository as customers_repo
+from meterline.db.raw import GENERIC_PLANS, Ahead, Mispredicted, Recorder, Statement, prefetched, recording
 from meterline.kit.decimals import EXACT
 from meterline.kit.errors import NotFound
 from meterline.meters import repository as meters_repo
@@ -68,13 +69,22 @@ def _consumed(
     products: list[_Product],
     meters: dict[str, dict[str, Any]],
     at_us: int,
+    found: usage.EdgeMemo | None = None,
+    assume: usage.EdgeMemo | None = None,
 ) -> list[Decimal]:
     """Usage of each product's meter over its window [start, min(end, at)), plus the
     measurements dated in it for Count and Sum meters (one query for all of them)."""
     if not products:
         return []
     requests = [(p.meter_id, p.merged.window_start_us, min(p.merged.window_end_us, at_us)) for p in products]
-    values = usage.window_values(conn, account_id, aliases, [(meters[m], s, e) for m, s, e in requests])
+    values = usage.window_values(
+        conn,
+        account_id,
+        aliases,
+        [(meters[m], s, e) for m, s, e in requests],
+        found=found,
+        assume=assume,
+    )
     operators = {m: usage.spec_of(row).operator for m, row in meters.items()}
     measured = [r for r in requests if operators[r[0]] in MEASURED_OPERATORS and r[1] < r[2]]
     rows = (
@@ -116,11 +126,15 @@ def _entries(
     aliases: Sequence[str],
     lines: Sequence[LineInForce],
     at_us: int,
+    seen: "_Seen | None" = None,
 ) -> list[Entry]:
     meter_ids = sorted({x.meter_id for x in lines if x.meter_id})
     meters = {row["id"]: row for row in meters_repo.live_keys(conn, account_id, meter_ids)}
     products = _group(lines, meters)
-    consumed = _consumed(conn, account_id, customer_id, aliases, products, meters, at_us)
+    if seen is not None:
+        seen.lines, seen.meters = lines, meters
+    edges = None if seen is None else seen.edges
+    consumed = _consumed(conn, account_id, customer_id, aliases, products, meters, at_us, edges)
     out = []
     for p, c in zip(products, consumed, strict=True):
         window = (p.merged.window_start_us, p.merged.window_end_us)
@@ -157,13 +171,15 @@ def with_window(entry: dict[str, Any], window: tuple[int, int] | None) -> dict[s
 class _Balance:
     """The customer's credit balance, read once and only when a TOP_UP line needs it."""
 
-    def __init__(self, conn: sa.Connection, account_id: str, customer_id: str) -> None:
-        self.conn, self.account_id, self.customer_id = conn, account_id, customer_id
+    def __init__(self, conn: sa.Connection, account_id: str, customer_id: str, seen: "_Seen | None" = None) -> None:
+        self.conn, self.account_id, self.customer_id, self.seen = conn, account_id, customer_id, seen
         self.value: Decimal | None = None
 
     def get(self) -> Decimal:
         if self.value is None:
             self.value = repo.balance(self.conn, self.account_id, self.customer_id)
+            if self.seen is not None:
+                self.seen.balance = True
         return self.value
 
 
@@ -186,6 +202,7 @@ def entries_for(
     at_us: int,
     aliases: Sequence[str] | None = None,
     windows: bool = False,
+    seen: "_Seen | None" = None,
 ) -> list[dict[str, Any]]:
     """The wire entries of these lines of one customer (lines_in_force at at_us, or a part
     of them), one per product with a live meter, merged: what for_customer answers for them
@@ -194,29 +211,138 @@ def entries_for(
         return []
     if aliases is None:
         aliases = repo.customer_aliases(conn, account_id, customer_id) or []
-    balance = _Balance(conn, account_id, customer_id)
+    balance = _Balance(conn, account_id, customer_id, seen)
     out = []
-    for e in _entries(conn, account_id, customer_id, aliases, lines, at_us):
+    for e in _entries(conn, account_id, customer_id, aliases, lines, at_us, seen):
         entry = to_wire(e.product_id, e.product_name, e.provisioned, e.consumed, _access(e, balance))
         out.append(with_window(entry, e.window) if windows else entry)
     return out
 
 
-def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[dict[str, Any]]:
+class _Seen:
+    """What one read of a customer used (aliases, lines in force, meters, what it found at
+    the windows' edges, whether it read the credit balance): the customer's next read in
+    this process predicts its statements from it and fetches them ahead in one round trip
+    (db.raw.prefetched). Never a source of answers: a wrong prediction costs the round trips
+    it did not save."""
+
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        self.aliases: Sequence[str] = ()
+        self.lines: Sequence[LineInForce] = ()
+        self.meters: dict[str, dict[str, Any]] = {}
+        self.edges = usage.EdgeMemo()
+        self.balance = False
+        self.ahead: Ahead | None = None  # what was fetched ahead for this read, and missed
+        self.held = False  # every statement of this read was fetched ahead, and used
+        self.reran = False  # its prediction missed after the transaction had ended
+
+
+# By (account id, customer id or alias): the last read's _Seen, in this process.
+_SEEN: dict[tuple[str, str, str], _Seen] = {}
+
+
+def _predicted(
+    conn: sa.Connection, account_id: str, at_us: int, seen: _Seen | None, alias: str | None
+) -> list[Statement]:
+    """The statements a read at at_us would run if the customer's definitions were those
+    `seen` (recorded by running the same functions on a db.raw.Recorder)."""
+    recorder = Recorder(conn.dialect.name)
+    recorder.statements.append(GENERIC_PLANS)
+    conn = recording(recorder)
+    if alias is not None:
+        repo.customer_of_alias(conn, account_id, alias)
+    if seen is None:
+        return recorder.statements
+    cid = seen.customer_id
+    repo.customer_aliases(conn, account_id, cid)
+    lines_in_force(conn, account_id=account_id, customer_id=cid, at_us=at_us)  # records the contracts read
+    catalog_repo.names_and_meters(conn, account_id, [x.catalog_product_id for x in seen.lines])
+    if seen.lines:
+        meter_ids = sorted({x.meter_id for x in seen.lines if x.meter_id})
+        meters_repo.live_keys(conn, account_id, meter_ids)
+        products = _group(seen.lines, seen.meters)
+        _consumed(conn, account_id, cid, seen.aliases, products, seen.meters, at_us, assume=seen.edges)
+    if seen.balance:
+        repo.balance(conn, account_id, cid)
+    return recorder.statements
+
+
+def _remember(key: tuple[str, str, str], seen: _Seen) -> None:
+    if len(_SEEN) >= 4096:
+        _SEEN.clear()
+    _SEEN[key] = seen
+
+
+def _customer_entries(conn: sa.Connection, account_id: str, customer_id: str, at_us: int, seen: _Seen) -> list[Any]:
     aliases = repo.customer_aliases(conn, account_id, customer_id)
     if aliases is None:
         raise NotFound(f"Customer {customer_id} not found.")
+    seen.aliases = aliases
     lines = lines_in_force(conn, account_id=account_id, customer_id=customer_id, at_us=at_us)
     return entries_for(
-        conn, account_id=account_id, customer_id=customer_id, lines=lines, at_us=at_us, aliases=aliases, windows=True
+        conn,
+        account_id=account_id,
+        customer_id=customer_id,
+        lines=lines,
+        at_us=at_us,
+        aliases=aliases,
+        windows=True,
+        seen=seen,
     )
 
 
+def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_us: int) -> list[dict[str, Any]]:
+    """The products consumptions of a customer at at_us (the seed's read). On PostgreSQL its
+    statements are predicted from the customer's previous read in this process and fetched
+    in one round trip (_Seen); exact whatever the prediction."""
+    return _read(conn, (account_id, "id", customer_id), at_us, customer_id=customer_id)
+
+
 def for_alias(conn: sa.Connection, *, account_id: str, alias: str, at_us: int) -> list[dict[str, Any]]:
-    row = customers_repo.get_by_alias(conn, account_id, alias)
-    if row is None:
-        raise NotFound(f"No customer holds alias {alias!r}.")
-    return for_customer(conn, account_id=account_id, customer_id=row["id"], at_us=at_us)
+    """for_customer of the live customer holding this alias (NotFound when none does)."""
+    return _read(conn, (account_id, "alias", alias), at_us, alias=alias)
+
+
+def _read(
+    conn: sa.Connection,
+    key: tuple[str, str, str],
+    at_us: int,
+    *,
+    customer_id: str | None = None,
+    alias: str | None = None,
+) -> list[dict[str, Any]]:
+    """A customer's read with its statements fetched ahead, as its last read predicts them.
+    When that prediction held entirely, this one's round trip also ends the transaction; if
+    it then misses a statement, the read starts over in a new transaction, unpredicted."""
+    account_id = key[0]
+    if conn.dialect.name == "sqlite":  # no round trip to save: nothing predicted
+        return _read_once(conn, account_id, at_us, customer_id, alias)[1]
+    last = _SEEN.get(key)
+    statements = _predicted(conn, account_id, at_us, last, alias)
+    end = last is not None and last.held
+    try:
+        with prefetched(conn, statements, end=end) as ahead:
+            seen, out = _read_once(conn, account_id, at_us, customer_id, alias)
+        seen.held = bool(statements) and ahead.missed == 0 and not ahead.rows
+    except Mispredicted:
+        seen, out = _read_once(conn, account_id, at_us, customer_id, alias)
+        seen.reran = True
+    seen.ahead = ahead
+    _remember(key, seen)
+    return out
+
+
+def _read_once(
+    conn: sa.Connection, account_id: str, at_us: int, customer_id: str | None, alias: str | None
+) -> tuple[_Seen, list[dict[str, Any]]]:
+    if alias is not None:
+        customer_id = repo.customer_of_alias(conn, account_id, alias)
+        if customer_id is None:
+            raise NotFound(f"No customer holds alias {alias!r}.")
+    assert customer_id is not None
+    seen = _Seen(customer_id)
+    return seen, _customer_entries(conn, account_id, customer_id, at_us, seen)
 
 
 def for_product(

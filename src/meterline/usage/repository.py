@@ -583,4 +583,4 @@ def distinct_count(
     if len(terms) == 1:  # a UNION dedupes; one term alone must say so (one value, several aliases)
         terms[0] = terms[0].replace("SELECT ", "SELECT DISTINCT ", 1)
     rows = fetch(conn, f"SELECT COUNT(*) FROM ({' UNION '.join(terms)}) AS d", params)
-    return int(rows[0][0])
+    return int(rows[0][0]) if rows else 0  # no row: a db.raw.Recorder's answer

@@ -139,11 +139,25 @@ def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str,
 _POINT_OPERATORS = frozenset({"First", "Last"})
 
 
+class EdgeMemo:
+    """What a read found at its windows' edges, to predict the statements of a later read
+    (db.raw.prefetched): the partial edge hours taken whole, as (item number, start of the
+    range), and per Distinct item the values of its edges' stored events, sent along with
+    its count. Never a source of values."""
+
+    def __init__(self) -> None:
+        self.whole: set[tuple[int, int]] = set()
+        self.values: dict[int, list[tuple[str, str]]] = {}
+
+
 def window_values(
     conn: sa.Connection,
     account_id: str,
     aliases: Sequence[str],
     items: Sequence[tuple[dict[str, Any], int, int]],
+    *,
+    found: EdgeMemo | None = None,
+    assume: EdgeMemo | None = None,
 ) -> list[Decimal | None]:
     """Each (meter row, start_us, end_us) over these aliases; None when it has no value.
 
@@ -154,11 +168,23 @@ def window_values(
     and alias, one query per operator); and per Distinct meter the count of
     distinct values, in SQL with the edges' values sent along (only counts come back:
     reading every value costs more than counting them in SQLite).
+
+    `found`: filled with what this read found at its edges. `assume`: only to learn the
+    statements a read would run (with a db.raw.Recorder for `conn`, whose answers are
+    empty): its edges are taken as found then.
     """
     aliases = list(dict.fromkeys(aliases))
     specs = [spec_of(row) for row, _, _ in items]
     rids = [rollup_of(row) for row, _, _ in items]
-    plans = read_plans(conn, account_id, aliases, items, rids)
+    plans = read_plans(
+        conn,
+        account_id,
+        aliases,
+        items,
+        rids,
+        assume_whole=None if assume is None else assume.whole,
+        found_whole=None if found is None else found.whole,
+    )
     per_instance: list[dict[str, Acc]] = [{} for _ in items]
     distinct: list[dict[str, set[str]]] = [{} for _ in items]
     edge_parts = [(k, specs[k].event_name, plans[k][0]) for k in range(len(items))]
@@ -198,7 +224,12 @@ def window_values(
     for k, spec in enumerate(specs):
         if spec.operator == "Distinct":
             flat = spec.instance_key is None
-            out.append(_distinct(conn, account_id, aliases, rids[k] or "", plans[k][1], distinct[k], flat))
+            extra = sorted((inst, v) for inst, values in distinct[k].items() for v in values)
+            if assume is not None:
+                extra = assume.values.get(k, [])
+            elif found is not None and extra:
+                found.values[k] = extra
+            out.append(_distinct(conn, account_id, aliases, rids[k] or "", plans[k][1], extra, flat))
         else:
             out.append(finalize(spec.operator, per_instance[k], distinct[k]))
     return out
@@ -227,12 +258,19 @@ def read_plans(
     aliases: Sequence[str],
     items: Sequence[tuple[dict[str, Any], int, int]],
     rids: Sequence[str | None],
+    *,
+    assume_whole: set[tuple[int, int]] | None = None,
+    found_whole: set[tuple[int, int]] | None = None,
 ) -> list[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]]:
     """Per item, the raw ranges read from stored events and the bucket ranges read from
     rollups (see rollups.windows). A partial edge hour whose bucket holds only events inside
     the window is moved from the raw ranges to the buckets (one query for every item: a
     heavy customer's current hour is never re-read). A meter without complete rollups
-    (rebuild running) is read from its stored events alone: exact, and slower."""
+    (rebuild running) is read from its stored events alone: exact, and slower.
+
+    The edge hours taken whole are added to `found_whole`; with `assume_whole`, those are
+    taken whole instead of the answer of the check (which still runs): only to predict the
+    statements of a read (with a db.raw.Recorder for `conn`), never to compute a value."""
     plans: list[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]] = []
     edges = []
     for k, (_, start, end) in enumerate(items):
@@ -245,6 +283,10 @@ def read_plans(
         if raw:
             edges.append((k, rids[k] or "", raw))
     whole = repo.edge_buckets_whole(conn, account_id, aliases, edges, HOUR_US) if edges else set()
+    if assume_whole is not None:
+        whole = assume_whole
+    elif found_whole is not None:
+        found_whole |= whole
     if not whole:
         return plans
     out = []
@@ -263,18 +305,19 @@ def _distinct(
     aliases: Sequence[str],
     meter_id: str,
     ranges: Sequence[tuple[int, int, int]],
-    edge_values: dict[str, set[str]],
+    extra: Sequence[tuple[str, str]],
     flat: bool,
 ) -> Decimal:
-    """A Distinct meter: stored buckets and edge values counted together in SQL, or (when
-    that does not fit one statement) the stored values read and united here."""
-    extra = [(inst, v) for inst, values in edge_values.items() for v in values]
+    """A Distinct meter: stored buckets and the edges' (instance, value)s counted together
+    in SQL, or (when that does not fit one statement) the stored values read and united here."""
     counted = repo.distinct_count(conn, account_id, aliases, meter_id, ranges, extra, flat=flat)
     if counted is not None:
         return Decimal(counted)
-    for _tag, inst, value in repo.windows_distinct(conn, account_id, aliases, [(0, meter_id, ranges)]):
-        edge_values.setdefault(inst, set()).add(value)
-    return Decimal(sum(len(values) for values in edge_values.values()))
+    values = set(extra)
+    values.update(
+        (inst, value) for _tag, inst, value in repo.windows_distinct(conn, account_id, aliases, [(0, meter_id, ranges)])
+    )
+    return Decimal(len(values))
 
 
 def window_value(
