@@ -76,3 +76,25 @@ def test_edge_values_already_stored_count_once(db: Database, flat: bool) -> None
         rows = usage_repo.windows_distinct(conn, acc, ["a"], [(0, meter_id, [day])])
     assert sorted(v for _, _, v in rows) == stored
     assert (alone, count) == (3, 4)
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_a_series_counted_in_one_statement_equals_each_window_counted_alone(db: Database, flat: bool) -> None:
+    """usage.repository.distinct_counts (a chart's days of one Distinct meter in one
+    statement) against distinct_count part by part, values shared across days and aliases."""
+    acc, meter_id = stored_meter(
+        db,
+        meter_body("Distinct", field="user"),
+        [
+            event(str(i), ts=f"2026-01-{10 + i % 4:02d}T{i % 24:02d}:00:00Z", alias="ab"[i % 2], user=f"u{i % 5}")
+            for i in range(40)
+        ],
+    )
+    days = [(k, _us(f"2026-01-{d:02d}T00:00:00Z")) for k, d in enumerate(range(8, 16))]
+    parts = [(k, meter_id, [(1, start, start + 86_400_000_000)]) for k, start in days]
+    parts.append((len(parts), meter_id, [(1, days[0][1], days[-1][1]), (0, days[-1][1], days[-1][1] + 3_600_000_000)]))
+    with transaction(db, write=False) as conn:
+        together = usage_repo.distinct_counts(conn, acc, ["a", "b"], parts, flat=flat)
+        alone = {k: usage_repo.distinct_count(conn, acc, ["a", "b"], meter_id, r, [], flat=flat) for k, _, r in parts}
+    assert together is not None and sum(together.values()) > 0
+    assert {k: together.get(k, 0) for k in alone} == alone

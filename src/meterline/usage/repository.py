@@ -549,6 +549,26 @@ def windows_distinct(
 _MAX_EXTRA = 2000  # edge values sent along with a distinct count
 
 
+def distinct_counts(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part], *, flat: bool
+) -> dict[int, int] | None:
+    """{tag: number of distinct (instance, value) pairs in that part's buckets} for many
+    parts (a day-by-day series of one Distinct meter) in ONE statement: the tagged range
+    scans of _union, deduplicated per tag and counted (parts without a value are absent).
+    None when the parts do not fit one statement (callers then count part by part)."""
+    if not aliases or not parts:
+        return {}
+    column = "value" if flat else "instance, value"
+    chunks = _union(f"{column} FROM meter_distinct", account_id, aliases, parts)
+    if len(chunks) != 1:
+        return None
+    sql, params = chunks[0]
+    rows = fetch(
+        conn, f"SELECT tag, COUNT(*) FROM (SELECT DISTINCT tag, {column} FROM ({sql}) AS u) AS d GROUP BY tag", params
+    )
+    return {int(tag): int(n) for tag, n in rows}
+
+
 def distinct_count(
     conn: sa.Connection,
     account_id: str,

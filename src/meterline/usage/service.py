@@ -220,18 +220,54 @@ def window_values(
             mine[inst].merge(acc)
         else:
             mine[inst] = acc
-    out: list[Decimal | None] = []
+    extras: dict[int, list[tuple[str, str]]] = {}
     for k, spec in enumerate(specs):
         if spec.operator == "Distinct":
-            flat = spec.instance_key is None
             extra = sorted((inst, v) for inst, values in distinct[k].items() for v in values)
             if assume is not None:
                 extra = assume.values.get(k, [])
             elif found is not None and extra:
                 found.values[k] = extra
-            out.append(_distinct(conn, account_id, aliases, rids[k] or "", plans[k][1], extra, flat))
+            extras[k] = extra
+    counted = _distinct_series(conn, account_id, aliases, specs, rids, plans, extras)
+    out: list[Decimal | None] = []
+    for k, spec in enumerate(specs):
+        if k in counted:
+            out.append(counted[k])
+        elif spec.operator == "Distinct":
+            flat = spec.instance_key is None
+            out.append(_distinct(conn, account_id, aliases, rids[k] or "", plans[k][1], extras[k], flat))
         else:
             out.append(finalize(spec.operator, per_instance[k], distinct[k]))
+    return out
+
+
+def _distinct_series(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    specs: Sequence[MeterSpec],
+    rids: Sequence[str | None],
+    plans: Sequence[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]],
+    extras: dict[int, list[tuple[str, str]]],
+) -> dict[int, Decimal]:
+    """The Distinct items without edge values (whole buckets only: a chart's days), per
+    flatness in one statement (repo.distinct_counts) rather than one each; {} when only
+    one such item, or when they do not fit one statement."""
+    out: dict[int, Decimal] = {}
+    for flat in (True, False):
+        ks = [
+            k
+            for k, extra in extras.items()
+            if not extra and rids[k] is not None and (specs[k].instance_key is None) == flat and plans[k][1]
+        ]
+        if len(ks) < 2:
+            continue
+        counts = repo.distinct_counts(
+            conn, account_id, aliases, [(k, rids[k] or "", plans[k][1]) for k in ks], flat=flat
+        )
+        if counts is not None:
+            out.update({k: Decimal(counts.get(k, 0)) for k in ks})
     return out
 
 
