@@ -47,3 +47,31 @@ def test_extreme_bucket_per_range_and_alias(
             end_us=to_us(parse_instant(end, param="t")),
         )
     assert got == Decimal(want)
+
+
+@pytest.mark.parametrize("operator", ["First", "Last"])
+def test_a_series_of_days_read_by_one_scan_equals_each_day_read_alone(db: Database, operator: str) -> None:
+    """window_values over many disjoint day windows (a chart: usage.repository._point_series,
+    one range scan) against each window read alone (one descent per range and alias), with
+    days without events, valueless events and ties between aliases."""
+    from meterline.usage.service import window_values
+
+    evs = [
+        event(f"s{i}", ts=f"2026-02-{1 + i % 9:02d}T{(i * 5) % 24:02d}:00:00Z", alias="ab"[i % 2], v=Decimal(i))
+        for i in range(30)
+        if i % 7
+    ] + [
+        event("tie", ts="2026-02-03T05:00:00Z", alias="b", v=Decimal("-1")),
+        event("nov", ts="2026-02-04T23:00:00Z", alias="a"),
+    ]
+    acc, meter_id = stored_meter(db, meter_body(operator, field="v"), evs)
+    day = 86_400_000_000
+    first = to_us(parse_instant("2026-01-30T00:00:00Z", param="t"))
+    with transaction(db, write=False) as conn:
+        from meterline.meters import repository as meters_repo
+
+        row = meters_repo.live_keys(conn, acc, [meter_id])[0]
+        items = [(row, first + k * day, first + (k + 1) * day) for k in range(12)]
+        together = window_values(conn, acc, ["a", "b"], items)
+        alone = [window_values(conn, acc, ["a", "b"], [item])[0] for item in items]
+    assert together == alone and sum(v is not None for v in alone) >= 5

@@ -1,5 +1,7 @@
 """All SQL of meter rollups. Every query filters on account_id (and meter_id)."""
 
+import bisect
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, localcontext
 from operator import attrgetter
@@ -459,8 +461,8 @@ def windows_point_flat(
     state's counts are its bucket's, not the range's: they only say that it has a value."""
     if not aliases:
         return []
+    out, parts = _point_series(conn, account_id, aliases, parts, last=last)
     terms = [(tag, meter_id, alias, r) for tag, meter_id, ranges in parts for r in ranges for alias in aliases]
-    out = []
     for i in range(0, len(terms), _MAX_TERMS):
         chunk = terms[i : i + _MAX_TERMS]
         sql = _unioned(_POINT_ONES["DESC" if last else "ASC"], len(chunk))
@@ -468,6 +470,47 @@ def windows_point_flat(
         for tag, *row in fetch(conn, sql, params):
             out.append((tag, NO_INSTANCE, _acc_of_point_row(*row)))
     return out
+
+
+_SERIES_RANGES = 4  # disjoint ranges of one meter and level read by one scan, not a descent each
+
+
+def _point_series(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[Part], *, last: bool
+) -> tuple[list[tuple[int, str, Acc]], list[Part]]:
+    """windows_point_flat for a series (a chart's days: many disjoint ranges of one meter
+    and level): one range scan over their span, each bucket given to the range holding it,
+    instead of one LIMIT 1 descent per range and alias (182 terms took PostgreSQL ~50 ms,
+    most of it planning). Answers the rows and the parts left to the descents."""
+    by: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+    for tag, meter_id, ranges in parts:
+        for level, lo, hi in ranges:
+            by.setdefault((meter_id, level), []).append((lo, hi, tag))
+    scanned: set[tuple[str, int]] = set()
+    out: list[tuple[int, str, Acc]] = []
+    for (meter_id, level), spans in by.items():
+        spans.sort()
+        if len(spans) < _SERIES_RANGES or any(b[0] < a[1] for a, b in itertools.pairwise(spans)):
+            continue
+        scanned.add((meter_id, level))
+        starts = [lo for lo, _, _ in spans]
+        best: dict[tuple[int, str], tuple[int, tuple[Any, ...]]] = {}
+        sql = (
+            f"SELECT alias, bucket, {_POINT_COLS} FROM meter_rollups WHERE account_id = ? AND meter_id = ? "
+            f"AND alias IN ({marks(len(aliases))}) AND level = ? AND bucket >= ? AND bucket < ? AND nv > 0"
+        )
+        params = [account_id, meter_id, *aliases, level, spans[0][0], spans[-1][1]]
+        for alias, bucket, *row in fetch(conn, sql, params):
+            i = bisect.bisect_right(starts, bucket) - 1
+            if i < 0 or bucket >= spans[i][1]:
+                continue
+            key = (i, alias)
+            held = best.get(key)
+            if held is None or (bucket > held[0] if last else bucket < held[0]):
+                best[key] = (bucket, tuple(row))
+        out += [(spans[i][2], NO_INSTANCE, _acc_of_point_row(*row)) for (i, _), (_, row) in sorted(best.items())]
+    rest = [(tag, meter_id, [r for r in ranges if (meter_id, r[0]) not in scanned]) for tag, meter_id, ranges in parts]
+    return out, [p for p in rest if p[2]]
 
 
 def _decimals(text: str | None) -> list[Decimal]:
