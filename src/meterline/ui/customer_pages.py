@@ -30,11 +30,13 @@ from meterline.kit.pagination import Page, PageRequest
 from meterline.kit.times import now_us
 from meterline.meters import service as meters
 from meterline.ui import charts
-from meterline.ui.listing import page_of
+from meterline.ui.paging import page_of
 from meterline.ui.render import UiRoute, page
 from meterline.ui.session import Session
 
 router = APIRouter(route_class=UiRoute)
+
+CUSTOMERS_PER_PAGE = 25
 
 _ALL = PageRequest(limit=100, after_seq=0)
 _INVOICES = PageRequest(limit=24, after_seq=0)  # two years of monthly invoices; the rest: /ui/invoices
@@ -52,7 +54,9 @@ def customer_list(
     q: Annotated[str, Query(max_length=200)] = "",
     cursor: str | None = None,
 ) -> Response:
-    result = customers.search_page(conn, account_id=session.account_id, q=q, page=page_of(cursor))
+    result = customers.search_page(
+        conn, account_id=session.account_id, q=q, page=page_of(cursor, default=CUSTOMERS_PER_PAGE)
+    )
     return page(request, "customers.html", session=session, result=result.body("customers"), q=q)
 
 

@@ -17,7 +17,7 @@ from meterline.invoices.schemas import PaymentRequest
 from meterline.kit.errors import ApiError, InvalidParameter
 from meterline.kit.ids import ID_PATTERN
 from meterline.kit.times import now_us, parse_instant, to_us
-from meterline.ui.listing import page_of
+from meterline.ui.paging import page_of
 from meterline.ui.render import UiRoute, page, redirect
 from meterline.ui.session import Form, Session, check_csrf
 
@@ -47,7 +47,7 @@ def invoice_list(
         result = service.list_page(
             conn,
             account_id=session.account_id,
-            page=page_of(cursor, limit=PAGE_SIZE),
+            page=page_of(cursor, default=PAGE_SIZE),
             now=now_us(),
             customer_id=customerId.lower() or None,
             billing_status=status or None,
