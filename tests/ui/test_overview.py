@@ -2,10 +2,12 @@
 what the API answers for the same account (events, customers, invoices) or known from the
 data set up (contracts in force, uncharged events, webhook deliveries pending and failed)."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
@@ -108,3 +110,31 @@ def _subscription() -> dict[str, Any]:
         "pricing": {"type": "SUBSCRIPTION", "price": 10, "subscriptionCadence": {"unit": "MONTH", "value": 1}},
     }
 
+
+def test_the_overview_issues_ended_cycles_first_as_get_invoices_does(
+    app: FastAPI, api: TestClient, account: Account
+) -> None:
+    """A contract whose cycles ended before anything read invoices: the overview's first
+    view already counts its issued invoices, equal to GET /invoices by status afterwards."""
+    from tests.ui.data import SUB
+
+    cid = f.customer(api, "Late starter", dueDays="SAME_DAY")
+    line = {
+        "displayName": "Fee",
+        "scheduling": {"billingDay": 1, "duration": {"unit": "MONTH", "value": 0}},
+        "pricing": SUB,
+    }
+    f.contract(api, cid, name="Three months ago", startDate=z(month_start(3)), products=[line])
+    with TestClient(app, raise_server_exceptions=False) as ui:
+        assert ui.post("/ui/sign-in", data={"key": account.api_key}, follow_redirects=False).status_code == 303
+        html = ui.get("/ui/overview").text
+
+    def shown(name: str) -> int:
+        found = re.search(rf'data-figure="{name}"[^>]*>(?:<a [^>]*>)?(\d+)', html)
+        assert found is not None, name
+        return int(found.group(1))
+
+    overdue = get_json(api, "/invoices", billingStatus="Overdue")["total"]
+    due = get_json(api, "/invoices", billingStatus="PendingPayment")["total"]
+    assert overdue + due >= 3
+    assert (shown("invoicesDue"), shown("invoicesOverdue")) == (due, overdue)

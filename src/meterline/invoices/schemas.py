@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from meterline.kit.amounts import DomainCheck
 from meterline.kit.decimals import Number
 
 
@@ -84,7 +85,7 @@ class InvoicePaymentStatusResponse(BaseModel):
     paidAt: str | None = None
 
 
-Money = Annotated[Decimal, Field(gt=0), WithJsonSchema({"type": "string", "example": "12.50"})]
+Money = Annotated[Decimal, Field(gt=0), DomainCheck, WithJsonSchema({"type": "string", "example": "12.50"})]
 
 
 class PaymentRequest(BaseModel):

@@ -47,4 +47,8 @@ def parse_instant(value: str, *, param: str) -> datetime:
         raise InvalidParameter(f"{param} must be an ISO 8601 date-time, got {value[:64]!r}", param=param) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00: before year 1 in UTC
+        message = f"{param} is outside the years 1..9999 in UTC, got {value[:64]!r}"
+        raise InvalidParameter(message, param=param) from None

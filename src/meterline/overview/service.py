@@ -15,15 +15,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from meterline.aggregation.groups import group_start, next_start
+from meterline.config import Settings
 from meterline.contracts import service as contracts
 from meterline.customers import service as customers
 from meterline.events import counts
 from meterline.invoices import service as invoices
+from meterline.invoices.job import grace_of
 from meterline.kit.pagination import PageRequest
 from meterline.overview import repository as repo
 from meterline.webhooks import periodic
 
 _ONE = PageRequest(limit=1, after_seq=0)
+
+
+def issue_ended_cycles(conn: sa.Connection, *, account_id: str, now: int, settings: Settings) -> None:
+    """What GET /invoices does before it reads: issue every cycle ended by `now` (less the
+    invoice grace), in the caller's write transaction (invoices.service.catch_up)."""
+    invoices.catch_up(conn, account_id=account_id, until=now, now=now, grace_us=grace_of(settings))
 
 
 def figures(conn: sa.Connection, *, account_id: str, now: int) -> dict[str, Any]:

@@ -47,6 +47,7 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/sign-in")
 def sign_in(request: Request, conn: Conn, form: ui_session.Form) -> Response:
+    ui_session.check_same_origin(request)
     target = ui_session.safe_next(form.get("next"))
     key = form.get("key", "").strip()
     settings = request.app.state.settings

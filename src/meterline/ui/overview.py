@@ -1,8 +1,11 @@
 """Dashboard pages: the account overview (overview.service.figures)."""
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
 
-from meterline.db.session import Conn
+from fastapi import APIRouter, Depends, Request, Response
+
+from meterline.db.engine import Database, transaction
+from meterline.db.session import get_db
 from meterline.kit.times import now_us
 from meterline.overview import service
 from meterline.ui.render import UiRoute, page
@@ -12,6 +15,12 @@ router = APIRouter(route_class=UiRoute)
 
 
 @router.get("/overview")
-def overview(request: Request, session: Session, conn: Conn) -> Response:
-    figures = service.figures(conn, account_id=session.account_id, now=now_us())
+def overview(request: Request, session: Session, db: Annotated[Database, Depends(get_db)]) -> Response:
+    now = now_us()
+    # Ended cycles are issued first, as GET /invoices does (so the invoices due and overdue
+    # are the figures the API would answer now): a write transaction, then the read.
+    with transaction(db) as conn:
+        service.issue_ended_cycles(conn, account_id=session.account_id, now=now, settings=request.app.state.settings)
+    with transaction(db, write=False) as conn:
+        figures = service.figures(conn, account_id=session.account_id, now=now)
     return page(request, "overview.html", session=session, f=figures)

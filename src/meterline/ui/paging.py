@@ -11,7 +11,7 @@ def page_of(cursor: str | None, limit: str | None = None, *, default: int = DEFA
     """A PageRequest from URL text; 400 (InvalidParameter) for a bad cursor or limit."""
     size = default
     if limit:
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+        if not (limit.isascii() and limit.isdigit() and len(limit) <= 6) or not 1 <= int(limit) <= MAX_LIMIT:
             raise InvalidParameter(f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit")
         size = int(limit)
     return PageRequest(limit=size, after_seq=decode_cursor(cursor) if cursor else 0)

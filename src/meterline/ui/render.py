@@ -63,6 +63,12 @@ def pretty(value: Any) -> str:
     return jsonenc.dumps_indented(value)
 
 
+def billing(status: str) -> str:
+    """An invoice's billingStatus as the API writes it; the open cycle's draft ("None")
+    also says what it is."""
+    return "None (draft: the cycle is open)" if status == "None" else status
+
+
 def query(base: Mapping[str, Any], **changes: Any) -> str:
     """'?a=1&b=2' from the current filters with `changes` applied (None drops a key)."""
     merged = {k: v for k, v in {**base, **changes}.items() if v not in (None, "")}
@@ -76,7 +82,7 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(num=num, instant=instant, urlquote=lambda s: quote(str(s), safe=""), pretty=pretty)
+_env.filters.update(num=num, instant=instant, urlquote=lambda s: quote(str(s), safe=""), pretty=pretty, billing=billing)
 _env.globals.update(query=query)
 
 

@@ -9,7 +9,7 @@ the token (HMAC-SHA256 with the server's JWT secret), checked on every POST.
 import hashlib
 import hmac
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Depends, Request, Response
 
@@ -81,8 +81,25 @@ Form = Annotated[dict[str, str], Depends(_form)]
 
 def check_csrf(session: UiSession, form: dict[str, str]) -> None:
     """Raises CsrfFailed (403) unless the form echoes the session's CSRF value."""
-    if not hmac.compare_digest(form.get("csrf", ""), session.csrf):
+    if not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode()):
         raise CsrfFailed("The form expired or did not come from this dashboard; reload the page and retry.")
+
+
+def check_same_origin(request: Request) -> None:
+    """Raises CsrfFailed (403) for a form posted from another site: the sign-in form has no
+    session to derive a CSRF value from, and a cross-site POST could otherwise sign the
+    browser in to an attacker's account (login CSRF). Browsers say where a post comes from
+    in Sec-Fetch-Site (authoritative, and unaffected by a proxy rewriting Host); older ones
+    only in Origin, whose host must then be this request's. A request with neither (curl)
+    is not a browser's cross-site post."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise CsrfFailed("Sign in from this dashboard's own sign-in page.")
+        return
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+        raise CsrfFailed("Sign in from this dashboard's own sign-in page.")
 
 
 def safe_next(value: str | None) -> str:

@@ -27,7 +27,8 @@
             paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 40] }) : undefined },
           { label: "provisioned", stroke: "#b42318", width: 1.5, dash: [6, 4], points: { show: false } }
         ],
-        axes: [{}, { size: 70 }]
+        legend: { live: false },
+        axes: [{}, { size: 90 }]
       };
       var values = s.values.map(Number);
       var line = xs.map(function () { return provisioned; });
