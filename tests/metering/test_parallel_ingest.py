@@ -21,7 +21,7 @@ from meterline.meters import service as meters_service
 from meterline.meters.rollups import HOUR_US
 from meterline.meters.schemas import MeterCreate
 from meterline.meters.spec import OPERATORS
-from meterline.usage import repository as usage_repo
+from meterline.usage import merge_repository as usage_merges
 from meterline.usage import service as usage_service
 from tests.conftest import make_account
 
@@ -299,7 +299,7 @@ def test_setwise_merge_equals_per_row_merge_and_recount(db: Database, batches: l
             inserted = [(e.ts, e.ref, e.alias, e.name, e.data) for e in prepared.accepted if e.ref in stored]
             rows_b = usage_service.meter_rows_for(conn, b, ["x"])
             for merge in usage_service.plan_inserted(b, rows_b, inserted):
-                usage_repo.execute_merge(conn, merge)
+                usage_merges.execute_merge(conn, merge)
     with transaction(db, write=False) as conn:
         for ma, mb in zip(meters_a, meters_b, strict=True):
             assert rollup_state(conn, a, ma["id"]) == rollup_state(conn, b, mb["id"]), ma["name"]

@@ -46,7 +46,7 @@ def lock_account(conn: sa.Connection, account_id: str) -> None:
 
 def lock_account_shared(conn: sa.Connection, account_id: str) -> None:
     """Shared: ingestion's side of lock_account. Batches of one account hold it together
-    (their merges add up in the database, see usage.repository.execute_merges) while a
+    (their merges add up in the database, see usage.merge_repository.execute_merges) while a
     rebuild waits for all of them, and they for it. Transaction-scoped: fine behind
     PgBouncer in transaction pooling mode. No-op on SQLite."""
     if conn.dialect.name == "postgresql":

@@ -39,7 +39,7 @@ from meterline.kit.times import now_us
 from meterline.meters import repository as repo
 from meterline.meters.rollups import compute
 from meterline.meters.spec import compile_meter
-from meterline.usage import repository as usage_repo
+from meterline.usage import merge_repository as usage_merges
 
 log = structlog.get_logger("meterline.rebuilds")
 US = 1_000_000
@@ -208,8 +208,8 @@ def _fold(
         raise LostLease(job["id"])
     spec = compile_meter(meter["doc"])
     delta = compute(spec, ((ts, ref, alias, None if d is None else jsonenc.loads(d)) for _, ts, ref, alias, d in rows))
-    usage_repo.execute_merge(
-        conn, usage_repo.merge_rows(account_id, job["rollup_id"], spec.operator, delta.accs, delta.distinct)
+    usage_merges.execute_merge(
+        conn, usage_merges.merge_rows(account_id, job["rollup_id"], spec.operator, delta.accs, delta.distinct)
     )
     return {**job, **values}
 
@@ -238,7 +238,7 @@ def drain_drops(db: Database, *, chunk: int, limit: int = 10) -> int:
     total = 0
     for account_id, rollup_id in pending:
         with _writing(db) as conn:
-            n = usage_repo.delete_some(conn, account_id, rollup_id, chunk)
+            n = usage_merges.delete_some(conn, account_id, rollup_id, chunk)
             if n == 0:
                 repo.remove_drop(conn, account_id, rollup_id)
         total += n

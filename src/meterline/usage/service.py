@@ -24,6 +24,7 @@ from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
 from meterline.meters.rollups import DAY_US, HOUR_US, Acc, compute, finalize, windows
 from meterline.meters.spec import MeterSpec, compile_meter
+from meterline.usage import merge_repository as merges
 from meterline.usage import repository as repo
 
 _SPECS: dict[tuple[str, int, int], MeterSpec] = {}
@@ -51,7 +52,7 @@ def _data(text: str | None) -> Any:
 
 MeterKeys = tuple[tuple[Any, ...], ...]
 # One rollup merge per meter selecting some of the events (repository rows, ready to run).
-Plan = list[repo.MergeRows]
+Plan = list[merges.MergeRows]
 
 
 def meter_keys(meters: Sequence[dict[str, Any]]) -> MeterKeys:
@@ -81,14 +82,14 @@ def plan_inserted(
             spec = spec_of(row)
             delta = compute(spec, evs)
             for rid in targets(row):
-                plan.append(repo.merge_rows(account_id, rid, spec.operator, delta.accs, delta.distinct))
+                plan.append(merges.merge_rows(account_id, rid, spec.operator, delta.accs, delta.distinct))
     return plan
 
 
 def apply_plan(conn: sa.Connection, plan: Plan) -> None:
     """Merge the planned contributions into the stored buckets (inside the database).
     Callers hold the account's shared lock (events.repository.lock_account_shared)."""
-    repo.execute_merges(conn, plan)
+    merges.execute_merges(conn, plan)
 
 
 def on_inserted(
@@ -110,12 +111,12 @@ def recompute_days(
     if rid is None:
         return
     for alias, days in alias_days.items():
-        repo.delete_days(conn, account_id, rid, alias, sorted(days), DAY_US)
+        merges.delete_days(conn, account_id, rid, alias, sorted(days), DAY_US)
         ranges = [(d, d + DAY_US) for d in sorted(days)]
         rows = events_repo.in_ranges(conn, account_id, spec.event_name, [alias], ranges)
         delta = compute(spec, ((ts, ref, al, _data(d)) for ts, ref, al, d in rows))
-        repo.upsert_accs(conn, account_id, rid, delta.accs)
-        repo.add_distinct(conn, account_id, rid, delta.distinct)
+        merges.upsert_accs(conn, account_id, rid, delta.accs)
+        merges.add_distinct(conn, account_id, rid, delta.distinct)
 
 
 def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str, Any]]) -> None:
