@@ -22,8 +22,8 @@ from meterline.events import counts
 from meterline.invoices import service as invoices
 from meterline.invoices.job import grace_of
 from meterline.kit.pagination import PageRequest
-from meterline.overview import repository as repo
 from meterline.webhooks import periodic
+from meterline.webhooks import service as webhooks
 
 _ONE = PageRequest(limit=1, after_seq=0)
 
@@ -44,7 +44,7 @@ def figures(conn: sa.Connection, *, account_id: str, now: int) -> dict[str, Any]
     day_end, month_end = next_start(day, "day"), next_start(month, "month")
     uncharged = periodic.uncharged_summary(conn, account_id=account_id, start_us=day, end_us=day_end)
     due = invoices.status_counts(conn, account_id=account_id, now=now)
-    deliveries = repo.delivery_counts(conn, account_id)
+    deliveries = webhooks.delivery_counts(conn, account_id=account_id)
     today = counts.by_day(conn, account_id=account_id, start_us=day, end_us=day_end)
     month_counts = counts.by_day(conn, account_id=account_id, start_us=month, end_us=month_end)
     return {

@@ -379,3 +379,13 @@ def mark_run(conn: sa.Connection, account_id: str, kind: str, period: str, now: 
     values = {"account_id": account_id, "kind": kind, "period": period, "created_at": now}
     stmt = _insert_ignore(conn, runs, values, ["account_id", "kind", "period"])
     return conn.execute(stmt.returning(runs.c.period)).first() is not None
+
+
+def delivery_counts(conn: sa.Connection, account_id: str) -> dict[str, int]:
+    """{status: count} of the account's deliveries (pending, delivered, failed, cancelled)."""
+    rows = conn.execute(
+        sa.select(deliveries.c.status, sa.func.count())
+        .where(deliveries.c.account_id == account_id)
+        .group_by(deliveries.c.status)
+    )
+    return {str(r[0]): int(r[1]) for r in rows}

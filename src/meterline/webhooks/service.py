@@ -336,3 +336,8 @@ def queue_to(
 def subscriptions_for(conn: sa.Connection, *, account_id: str, event_type: str) -> list[Subscription]:
     """The live subscriptions of an account to an event type, oldest first, with thresholds."""
     return [_subscription(r) for r in repo.live_subscriptions(conn, account_id, _event_type(event_type))]
+
+
+def delivery_counts(conn: sa.Connection, *, account_id: str) -> dict[str, int]:
+    """{status: count} of the account's webhook deliveries (the dashboard's overview)."""
+    return repo.delivery_counts(conn, account_id)
