@@ -1,5 +1,5 @@
 """The dashboard's events explorer: `GET /events`'s page (the same query, filters and
-keyset cursor, events.repository.page) with a bounded count, so that a page stays fast
+keyset cursor: events.service.query) with a bounded count, so that a page stays fast
 at a million stored events (an exact count of a wide range reads every index entry in it).
 """
 
@@ -7,9 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from meterline.events import repository as repo
-from meterline.events.service import to_wire
-from meterline.kit.pagination import PageRequest, make_page
+from meterline.events import service
+from meterline.kit.pagination import PageRequest
 
 COUNT_CAP = 10_000
 
@@ -29,18 +28,16 @@ def browse(
     the events of [start_us, end_us) (µs) with these name and alias (None: any), in
     creation order after the cursor. `total` is exact when `totalCapped` is false, else
     the matching events number more than `cap` and `total` is cap + 1."""
-    total = repo.count_upto(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias, cap=cap)
-    rows = repo.page(
+    result = service.query(
         conn,
-        account_id,
+        account_id=account_id,
         start_us=start_us,
         end_us=end_us,
         name=name,
         alias=alias,
-        after_seq=page.after_seq,
-        limit=page.limit,
-        matches=total if total <= cap else None,  # a capped count says only "many"
+        page=page,
+        count_cap=cap,
     )
-    body = make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=total).body("events")
-    body["totalCapped"] = total > cap
+    body = result.body("events")
+    body["totalCapped"] = result.total > cap
     return body

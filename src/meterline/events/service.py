@@ -266,8 +266,13 @@ def query(
     name: str | None,
     alias: str | None,
     page: PageRequest,
+    count_cap: int | None = None,
 ) -> Page:
-    total = repo.count(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias)
+    """GET /events: a page of the events of [start_us, end_us) with these name and alias
+    (None: any), in creation order after the cursor, and their `total`. With `count_cap`
+    the total is counted only up to count_cap + 1 (the dashboard's explorer)."""
+    total = repo.count(conn, account_id, start_us=start_us, end_us=end_us, name=name, alias=alias, cap=count_cap)
+    few = count_cap is None or total <= count_cap  # a capped count says only "many"
     rows = repo.page(
         conn,
         account_id,
@@ -277,7 +282,7 @@ def query(
         alias=alias,
         after_seq=page.after_seq,
         limit=page.limit,
-        matches=total,
+        matches=total if few else None,
     )
     return make_page([(r["seq"], to_wire(r)) for r in rows], limit=page.limit, total=total)
 

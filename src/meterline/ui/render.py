@@ -42,8 +42,6 @@ def num(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return decimal_text(value)
-    if isinstance(value, int):
-        return str(value)
     return str(value)
 
 

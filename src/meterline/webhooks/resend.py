@@ -20,11 +20,16 @@ from meterline.webhooks.schemas import NotificationEventType
 TEST_TYPE = NotificationEventType.PingTest.value
 
 
-def _live_subscription(conn: sa.Connection, account_id: str, subscription_id: str) -> dict[str, Any]:
-    """The subscription, 404 when this account has none with that id, 400 when deleted."""
+def _subscription(conn: sa.Connection, account_id: str, subscription_id: str) -> dict[str, Any]:
+    """The subscription, deleted or not; 404 when this account has none with that id."""
     row = repo.get_subscription(conn, account_id, subscription_id, deleted_too=True)
     if row is None:
         raise NotFound(f"Webhook {subscription_id} not found.", param="webhookId")
+    return row
+
+
+def _live(row: dict[str, Any], subscription_id: str) -> dict[str, Any]:
+    """The subscription row; 400 when deleted."""
     if row["deleted_at"] is not None:
         raise BadRequest(
             f"Webhook {subscription_id} is deleted: nothing is sent to it any more; "
@@ -44,13 +49,11 @@ def redeliver(conn: sa.Connection, *, account_id: str, subscription_id: str, del
     Errors: 404 unknown webhook or delivery (another account's too); 400 webhook_deleted
     (the subscription is deleted); 400 delivery_pending (it is still queued: the worker
     will attempt it at its nextAttemptAt)."""
-    sub = repo.get_subscription(conn, account_id, subscription_id, deleted_too=True)
-    if sub is None:
-        raise NotFound(f"Webhook {subscription_id} not found.", param="webhookId")
+    sub = _subscription(conn, account_id, subscription_id)
     old = repo.get_delivery(conn, account_id, subscription_id, delivery_id)
     if old is None:
         raise NotFound(f"Delivery {delivery_id} of webhook {subscription_id} not found.", param="deliveryId")
-    sub = _live_subscription(conn, account_id, subscription_id)
+    _live(sub, subscription_id)
     if old["status"] == repo.PENDING:
         raise BadRequest(
             f"Delivery {delivery_id} is still pending: the worker attempts it at its nextAttemptAt.",
@@ -83,7 +86,7 @@ def send_test(conn: sa.Connection, *, account_id: str, subscription_id: str) -> 
     Each call queues a new one. Answers its delivery (DeliveryOut, status pending).
 
     Errors: 404 unknown webhook (another account's too); 400 webhook_deleted."""
-    sub = _live_subscription(conn, account_id, subscription_id)
+    sub = _live(_subscription(conn, account_id, subscription_id), subscription_id)
     data = {"webhookId": subscription_id, "eventType": sub["event_type"], "callbackUrl": sub["callback_url"]}
     queued = service.queue_to(
         conn, account_id=account_id, subscription_id=subscription_id, event_type=TEST_TYPE, data={**data, "test": True}
