@@ -45,6 +45,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
 
+from bench import report
 from meterline.auth import service as auth_service
 from meterline.config import Settings
 from meterline.db.engine import create_database, transaction
@@ -440,28 +441,19 @@ def ratio_rows(r: dict[str, Any], size: int, hot_events: int) -> list[tuple[str,
 def _append(
     rows: list[tuple[str, str, str]], seconds: float, machine: str, requests: int, warmup: int, consumed: str
 ) -> None:
-    lines = [
-        "",
-        f"## Consumption endpoint — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        "",
-        "Command: `make bench` (`python -m bench`, or `python -m bench consumption` alone); "
-        f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; "
-        f"{requests} measured requests per endpoint and size after {warmup} warm-up pairs, "
-        f"one keep-alive connection, sequential; ran {seconds:,.0f} s (datasets cached in bench/.data)",
-        f"Machine: {machine}",
-        "",
-        "| measure | result | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
-        "",
-        f"Consumed amounts answered (target customer, window 2026-03-01 .. {AT}): {consumed}",
-        "",
-    ]
-    path = ROOT / "BENCHMARKS.md"
-    if not path.exists():
-        path.write_text("# Benchmarks\n")
-    with path.open("a") as f:
-        f.write("\n".join(lines))
+    report.append(
+        "Consumption endpoint",
+        [
+            "Command: `make bench` (`python -m bench`, or `python -m bench consumption` alone); "
+            f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; "
+            f"{requests} measured requests per endpoint and size after {warmup} warm-up pairs, "
+            f"one keep-alive connection, sequential; ran {seconds:,.0f} s (datasets cached in bench/.data)",
+            f"Machine: {machine}",
+        ],
+        ("measure", "result", "target"),
+        rows,
+        [f"Consumed amounts answered (target customer, window 2026-03-01 .. {AT}): {consumed}"],
+    )
 
 
 if __name__ == "__main__":

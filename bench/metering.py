@@ -28,6 +28,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench import report
 from meterline.auth import service as auth_service
 from meterline.db.engine import Database, create_database, sqlite_driver, transaction
 from meterline.db.migrate import upgrade
@@ -382,25 +383,17 @@ def main() -> None:
 
 
 def _append(results: list[tuple[str, str, str]], seconds: float) -> None:
-    lines = [
-        "",
-        f"## Metering — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        "",
-        "Command: `make bench` (`python -m bench`); "
-        f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s; "
-        f"ingestion: {BATCHES} batches x {os.environ.get('BENCH_ROUNDS', '5')} rounds, "
-        f"{CONNECTIONS} client connections (threads of the bench process, on the same machine)",
-        f"Machine: {_machine()}",
-        "Datasets (bench/.data, loaded through events.service.ingest in 50,000-event calls): "
-        + ", ".join(f"{size:,} events {how}" for size, how in BUILDS.items()),
-        "",
-        "| measure (median) | result | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in results],
-        "",
-    ]
-    path = ROOT / "BENCHMARKS.md"
-    if not path.exists():
-        path.write_text("# Benchmarks\n")
-    with path.open("a") as f:
-        f.write("\n".join(lines))
+    report.append(
+        "Metering",
+        [
+            "Command: `make bench` (`python -m bench`); "
+            f"env BENCH_SIZES={os.environ.get('BENCH_SIZES', '10000,1000000,10000000')}; ran {seconds:,.0f} s; "
+            f"ingestion: {BATCHES} batches x {os.environ.get('BENCH_ROUNDS', '5')} rounds, "
+            f"{CONNECTIONS} client connections (threads of the bench process, on the same machine)",
+            f"Machine: {_machine()}",
+            "Datasets (bench/.data, loaded through events.service.ingest in 50,000-event calls): "
+            + ", ".join(f"{size:,} events {how}" for size, how in BUILDS.items()),
+        ],
+        ("measure (median)", "result", "target"),
+        results,
+    )

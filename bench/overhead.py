@@ -28,13 +28,12 @@ import sys
 import tempfile
 import time
 import timeit
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from bench import consumption, metering
+from bench import consumption, metering, report
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {
@@ -68,8 +67,14 @@ def micro() -> dict[str, float]:
         metrics.events_counted(1000, 0, 0)
 
     out["ingestion_batch"] = per_call(batch)
-    fields = {"method": "GET", "path": "/customers/x", "route": route, "status": 200, "duration_ms": 1.1,
-              "account_id": "a" * 24}
+    fields = {
+        "method": "GET",
+        "path": "/customers/x",
+        "route": route,
+        "status": 200,
+        "duration_ms": 1.1,
+        "account_id": "a" * 24,
+    }
     out["access_line"] = per_call(lambda: write_line("meterline.access", "request", fields))
     logging.shutdown()
     return out
@@ -83,7 +88,11 @@ def _micro_in(multiprocess: bool) -> dict[str, float]:
         else:
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         out = subprocess.run(
-            [sys.executable, "-m", "bench.overhead", "micro"], env=env, cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "bench.overhead", "micro"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout
     return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
@@ -109,22 +118,16 @@ def main() -> None:
     for row in micro_rows:
         table.add_row(*row)
     console.print(table)
-    micro_lines = [
-        "",
-        f"## Metrics and access-log overhead — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        "",
-        "Command: `make bench` (`python -m bench overhead` alone). Recording cost in isolation "
-        "(min of 5 x 20,000 calls, fresh process per mode):",
-        f"Machine: {metering._machine()}",
-        "",
-        "| mode | a request (counter + histogram) | an ingestion batch (+ histogram, counter) | access line |",
-        "|---|---|---|---|",
-        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in micro_rows],
-        "",
-    ]
-    out = ROOT / "BENCHMARKS.md"
-    with out.open("a") as f:
-        f.write("\n".join(micro_lines))
+    report.append(
+        "Metrics and access-log overhead",
+        [
+            "Command: `make bench` (`python -m bench overhead` alone). Recording cost in isolation "
+            "(min of 5 x 20,000 calls, fresh process per mode):",
+            f"Machine: {metering._machine()}",
+        ],
+        ("mode", "a request (counter + histogram)", "an ingestion batch (+ histogram, counter)", "access line"),
+        micro_rows,
+    )
     if os.environ.get("BENCH_OVERHEAD_AB", "1") == "0":
         return
     saved = {k: os.environ.get(k) for k in ("METERLINE_METRICS", "METERLINE_ACCESS_LOG")}
@@ -169,20 +172,17 @@ def main() -> None:
     for row in rows:
         table.add_row(*row[:4])
     console.print(table)
-    lines = [
-        "",
-        "A/B/C over HTTP, interleaved, "
-        f"{rounds} rounds; ingestion: {batches} 1000-event batches per run over HTTP, "
-        f"{metering.CONNECTIONS} connections, 1 server process; consumption: {requests} requests per endpoint "
-        f"and run, 10,000-event dataset; ran {time.perf_counter() - began:,.0f} s",
-        "",
-        "| variant | ingestion (median) | consumption p50 (median) | target |",
-        "|---|---|---|---|",
-        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d, _ in rows],
-        "",
-    ]
-    with out.open("a") as f:
-        f.write("\n".join(lines))
+    report.append(
+        None,
+        [
+            "A/B/C over HTTP, interleaved, "
+            f"{rounds} rounds; ingestion: {batches} 1000-event batches per run over HTTP, "
+            f"{metering.CONNECTIONS} connections, 1 server process; consumption: {requests} requests per endpoint "
+            f"and run, 10,000-event dataset; ran {time.perf_counter() - began:,.0f} s",
+        ],
+        ("variant", "ingestion (median)", "consumption p50 (median)", "target"),
+        [row[:4] for row in rows],
+    )
 
 
 if __name__ == "__main__":

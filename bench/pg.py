@@ -23,7 +23,6 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import psycopg
 import sqlalchemy as sa
 from rich.table import Table
 
+from bench import report
 from meterline.db.engine import create_database
 from meterline.db.migrate import upgrade
 from meterline.kit import jsonenc
@@ -217,25 +217,19 @@ def main() -> None:
 def _append(rows: list[tuple[str, str, str]], seconds: float, sizes: list[int], hot: int) -> None:
     from bench import consumption, metering
 
-    lines = [
-        "",
-        f"## PostgreSQL — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        "",
-        "Command: `make bench` (`python -m bench`, or `python -m bench postgres` alone); "
-        f"sizes {','.join(str(s) for s in sizes)}, hot-hour events {hot}; ran {seconds:,.0f} s; "
-        f"ingestion: {metering.BATCHES} batches x {os.environ.get('BENCH_ROUNDS', '5')} rounds, "
-        f"{metering.CONNECTIONS} client connections; consumption: "
-        f"{os.environ.get('BENCH_REQUESTS', '3000')} requests per endpoint after "
-        f"{os.environ.get('BENCH_WARMUP', '300')} warm-ups, one keep-alive connection "
-        f"(datasets: schemas bench_consumption_*_{consumption.VERSION}, kept between runs)",
-        f"Machine: {metering._machine()}, PostgreSQL {_pg_version()} on the same host (default settings, "
-        "synchronous_commit on)",
-        "",
-        "| measure | result | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
-        "",
-    ]
-    path = ROOT / "BENCHMARKS.md"
-    with path.open("a") as f:
-        f.write("\n".join(lines))
+    report.append(
+        "PostgreSQL",
+        [
+            "Command: `make bench` (`python -m bench`, or `python -m bench postgres` alone); "
+            f"sizes {','.join(str(s) for s in sizes)}, hot-hour events {hot}; ran {seconds:,.0f} s; "
+            f"ingestion: {metering.BATCHES} batches x {os.environ.get('BENCH_ROUNDS', '5')} rounds, "
+            f"{metering.CONNECTIONS} client connections; consumption: "
+            f"{os.environ.get('BENCH_REQUESTS', '3000')} requests per endpoint after "
+            f"{os.environ.get('BENCH_WARMUP', '300')} warm-ups, one keep-alive connection "
+            f"(datasets: schemas bench_consumption_*_{consumption.VERSION}, kept between runs)",
+            f"Machine: {metering._machine()}, PostgreSQL {_pg_version()} on the same host (default settings, "
+            "synchronous_commit on)",
+        ],
+        ("measure", "result", "target"),
+        rows,
+    )

@@ -31,13 +31,13 @@ import re
 import signal
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from rich.table import Table
 
+from bench import report
 from meterline.db.engine import create_database
 from meterline.db.migrate import upgrade
 
@@ -233,28 +233,20 @@ def _append(
 ) -> None:
     from bench.metering import _machine
 
-    lines = [
-        "",
-        f"## Dashboard pages — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        "",
-        "Command: `make bench` (`python -m bench`, or `python -m bench ui` alone); "
-        f"sizes {','.join(str(s) for s in sizes)} on {', '.join(backends)}; {requests} rounds of every page after "
-        f"{warmup} warm-up rounds, one keep-alive connection signed in with the session cookie; ran {seconds:,.0f} s "
-        "(bench.consumption's datasets)",
-        f"Machine: {_machine()}",
-        "",
-        "| measure | result | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
-        "",
-        f"Median of the page p50s: {statistics.median(_p50s(rows)):.1f} ms" if _p50s(rows) else "",
-        "",
-    ]
-    path = ROOT / "BENCHMARKS.md"
-    if not path.exists():
-        path.write_text("# Benchmarks\n")
-    with path.open("a") as f:
-        f.write("\n".join(lines))
+    p50s = _p50s(rows)
+    report.append(
+        "Dashboard pages",
+        [
+            "Command: `make bench` (`python -m bench`, or `python -m bench ui` alone); "
+            f"sizes {','.join(str(s) for s in sizes)} on {', '.join(backends)}; {requests} rounds of every page "
+            f"after {warmup} warm-up rounds, one keep-alive connection signed in with the session cookie; "
+            f"ran {seconds:,.0f} s (bench.consumption's datasets)",
+            f"Machine: {_machine()}",
+        ],
+        ("measure", "result", "target"),
+        rows,
+        [f"Median of the page p50s: {statistics.median(p50s):.1f} ms" if p50s else ""],
+    )
 
 
 def _p50s(rows: list[tuple[str, str, str]]) -> list[float]:
