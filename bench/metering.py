@@ -30,6 +30,7 @@ from rich.table import Table
 
 from bench import report
 from meterline.auth import service as auth_service
+from meterline.config import Settings
 from meterline.db.engine import Database, create_database, sqlite_driver, transaction
 from meterline.db.migrate import upgrade
 from meterline.events import service as events_service
@@ -37,6 +38,7 @@ from meterline.kit import jsonenc
 from meterline.kit.times import parse_instant, to_us
 from meterline.meters import service as meters_service
 from meterline.meters.schemas import MeterCreate
+from meterline.usage import backlog
 from meterline.usage.service import usage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +120,31 @@ def _floor_row(account_id: str, i: int, e: dict[str, Any]) -> tuple[Any, ...]:
     return (f"{i:024x}", account_id, e["ref"], e["name"], e["customerAlias"], ts, jsonenc.dumps(e["data"]).decode(), 0)
 
 
+def fold_rate(url: str) -> float:
+    """Events/s of the folder (usage/backlog.py, one process, default chunk) merging the
+    whole backlog the ingestion left (the bench's servers run no background job)."""
+    db = create_database(url)
+    try:
+        began = time.perf_counter()
+        n = backlog.fold_all(db, chunk=Settings.model_fields["fold_chunk_events"].default)
+        seconds = time.perf_counter() - began
+        assert backlog.waiting(db) == 0
+    finally:
+        db.dispose()
+    return n / seconds
+
+
+def fold_rows(rates: dict[int, float], folds: dict[int, float], shape: str, what: str) -> list[tuple[str, str, str]]:
+    """The folder's rate after each ingestion run, and ingestion then folding as one rate
+    (events / (their ingestion time + their folding time))."""
+    rows = []
+    for workers, fold in folds.items():
+        rows.append((f"folder afterwards, {shape} shape, {what} --workers {workers} run", f"{fold:,.0f} events/s", ""))
+        both = 1 / (1 / rates[workers] + 1 / fold)
+        rows.append((f"ingested and folded, {shape} shape, --workers {workers}", f"{both:,.0f} events/s", ""))
+    return rows
+
+
 def http_ingest(
     rounds: int,
     batches: int,
@@ -127,12 +154,13 @@ def http_ingest(
     database_url: str | None = None,
     shape: str = "live",
     meters: tuple[dict[str, Any], ...] = (METER,),
-) -> tuple[float, list[list[tuple[Any, ...]]], list[bytes]]:
+) -> tuple[float, list[list[tuple[Any, ...]]], list[bytes], float]:
     """Median events/s over HTTP (1000-event batches, CONNECTIONS client connections) to
     `meterline serve --workers N` on a fresh database (a SQLite file in workdir unless
     database_url is given), with these meters, in the traffic shape `live` (each batch's
     timestamps within one second, aliases skewed) or `backfill` (_backfill_events); also
-    answers the rows sent (for the SQLite floor) and the request bodies (for PostgreSQL's)."""
+    answers the rows sent (for the SQLite floor), the request bodies (for PostgreSQL's) and
+    the folder's rate on the backlog left (fold_rate)."""
     env = {
         **os.environ,
         "METERLINE_DATABASE_URL": database_url or f"sqlite:///{workdir / f'http-{shape}-{workers}.db'}",
@@ -198,7 +226,7 @@ def http_ingest(
             for t in threads:
                 t.join()
             rates.append(batches * 1000 / (time.perf_counter() - start))
-        return statistics.median(rates), floor_rows, all_bodies
+        return statistics.median(rates), floor_rows, all_bodies, fold_rate(env["METERLINE_DATABASE_URL"])
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -284,6 +312,7 @@ def _dataset(size: int, cache: Path) -> tuple[Database, str, str]:
         with transaction(db) as conn:
             conn.exec_driver_sql("PRAGMA cache_size=-1000000")  # 1 GB page cache for the bulk load
             events_service.ingest(conn, account_id=account_id, events=evs, limit=chunk)
+            backlog.fold_some(conn, limit=chunk)  # as the background folder would, in bulk
         if lo and lo % 1_000_000 == 0:
             console.print(f"  loaded {lo:,} / {size:,} events ({lo / (time.perf_counter() - started):,.0f}/s)")
     built = time.perf_counter() - started
@@ -337,10 +366,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for shape in SHAPES:
             rates: dict[int, float] = {}
+            folds: dict[int, float] = {}
             rows: list[list[tuple[Any, ...]]] = []
             for workers in WORKERS:
                 console.print(f"HTTP ingestion, {shape} shape, {workers} server process(es) ...")
-                rates[workers], rows, _ = http_ingest(rounds, BATCHES, Path(tmp), workers, shape=shape)
+                rates[workers], rows, _, folds[workers] = http_ingest(rounds, BATCHES, Path(tmp), workers, shape=shape)
             console.print(f"floor, {shape} shape ...")
             bare = floor(rows, rounds, Path(tmp))
             for workers, rate in rates.items():
@@ -360,6 +390,7 @@ def main() -> None:
                 results.append(
                     (f"ingestion / floor, {shape} shape, serve --workers {workers}", f"{rate / bare:.3f}", target)
                 )
+            results += fold_rows(rates, folds, shape, "SQLite, after the")
     latencies: dict[tuple[str, int], float] = {}
     customers = (("cust-0", "ordinary customer (~10,000 events / 90 days)"), ("heavy", "heavy customer (10 % of all)"))
     for size in sizes:

@@ -149,13 +149,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for shape in metering.SHAPES:
             rates: dict[int, float] = {}
+            folds: dict[int, float] = {}
             bodies: list[bytes] = []
             for workers in (1, 2):
                 schema = f"bench_ingest_{os.getpid()}_{shape}_{workers}"
                 recreate_schema(schema)
                 console.print(f"PostgreSQL ingestion, {shape} shape, --workers {workers} ...")
                 try:
-                    rates[workers], _, bodies = metering.http_ingest(
+                    rates[workers], _, bodies, folds[workers] = metering.http_ingest(
                         rounds,
                         metering.BATCHES,
                         Path(tmp),
@@ -180,6 +181,7 @@ def main() -> None:
             for workers, rate in rates.items():
                 target = "≥ 0.5" if workers == 2 else ""
                 rows.append((f"ingestion / floor, {shape} shape, --workers {workers}", f"{rate / floor:.3f}", target))
+            rows += metering.fold_rows(rates, folds, shape, "PostgreSQL, after the")
     res: dict[int, dict[str, Any]] = {}
     for k, size in enumerate(sizes):
         console.print(f"PostgreSQL consumption dataset {size:,} events ...")

@@ -109,7 +109,8 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks, scan usage thresholds and issue due invoices until SIGINT/SIGTERM.
+    """Deliver webhooks, scan usage thresholds, issue due invoices, run meter rebuilds and
+    fold new events into the rollups until SIGINT/SIGTERM.
 
     Safe beside `meterline serve` processes and other workers: deliveries are leased one by
     one, and each periodic job runs in one process at a time (the holder of its lease);

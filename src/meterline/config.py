@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     renewal_notice_days: int = Field(30, ge=0)
     rebuild_chunk_events: int = Field(2_500, ge=1)
     rebuild_lease_seconds: float = Field(30.0, gt=0)
+    fold_chunk_events: int = Field(20_000, ge=1)
+    fold_poll_seconds: float = Field(0.5, gt=0)
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -34,6 +34,7 @@ BACKGROUND: tuple[str, ...] = (
     "meterline.webhooks.thresholds:start",
     "meterline.invoices.job:start",
     "meterline.meters.rebuilds:start",
+    "meterline.usage.backlog:start",
 )
 
 

@@ -31,6 +31,7 @@ from meterline.jobs import leases
 from meterline.kit import jsonenc
 from meterline.meters import repository as meters_repo
 from meterline.meters.rollups import compute
+from meterline.usage import backlog
 from meterline.usage.service import spec_of
 from meterline.webhooks import thresholds
 from tests.conftest import PG_ADMIN_URL, _pg_schema_url, make_account
@@ -154,8 +155,19 @@ def _parallel(*calls: Any) -> list[Any]:
     return out
 
 
+def _wait_folded(db: Database, seconds: float = 60.0) -> None:
+    """Until the folders of the servers and the worker (usage/backlog.py, every process
+    runs one) have merged every stored event into the rollups."""
+    deadline = time.monotonic() + seconds
+    while backlog.waiting(db):
+        assert time.monotonic() < deadline, "the backlog was not folded"
+        time.sleep(0.1)
+
+
 def _stored_rollups(db: Database, account_id: str, meter_id: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """The buckets serving the meter: those of its rollup id (meters.rollup_id)."""
+    """The buckets serving the meter: those of its rollup id (meters.rollup_id), once the
+    background folders have merged the backlog."""
+    _wait_folded(db)
     with transaction(db, write=False) as conn:
         (row,) = meters_repo.live_keys(conn, account_id, [meter_id])
         meter_id = row["rollup_id"]

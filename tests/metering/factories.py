@@ -48,14 +48,28 @@ def send(api: TestClient, events: list[dict[str, Any]]) -> dict[str, Any]:
     return resp.json()  # type: ignore[no-any-return]
 
 
-def stored_meter(db: Database, body: dict[str, Any], events: list[dict[str, Any]]) -> tuple[str, str]:
+def stored_meter(
+    db: Database, body: dict[str, Any], events: list[dict[str, Any]], *, fold: bool = True
+) -> tuple[str, str]:
     """A new account with this meter and these events ingested (through the services, no
-    HTTP): (account id, meter id)."""
+    HTTP) and, with `fold`, folded into its rollups: (account id, meter id)."""
     account_id = make_account(db).account_id
     with transaction(db) as conn:
         meter = meters_service.create(conn, account_id=account_id, data=MeterCreate.model_validate(body))
         events_service.ingest(conn, account_id=account_id, events=events)
+    if fold:
+        fold_backlog(db)
     return account_id, meter["id"]
+
+
+def fold_backlog(db: Database) -> int:
+    """Merge every stored event not yet in the rollups (as the background folder does);
+    answers how many, and checks that none is left."""
+    from meterline.usage import backlog
+
+    folded = backlog.fold_all(db, chunk=5_000)
+    assert backlog.waiting(db) == 0
+    return folded
 
 
 def run_rebuilds(db: Database, *, chunk: int = 10_000, steps: int | None = None) -> int:

@@ -21,9 +21,11 @@ from meterline.meters import service as meters_service
 from meterline.meters.rollups import HOUR_US
 from meterline.meters.schemas import MeterCreate
 from meterline.meters.spec import OPERATORS
+from meterline.usage import backlog
 from meterline.usage import merge_repository as usage_merges
 from meterline.usage import service as usage_service
 from tests.conftest import make_account
+from tests.metering.factories import fold_backlog
 
 BASE = 1_767_571_200_000_000  # 2026-01-05T00:00:00Z
 DUPLICATE = "Event ref already exists."
@@ -75,7 +77,9 @@ def rollup_state(conn: sa.Connection, account_id: str, meter_id: str) -> tuple[s
 
 def assert_rollups_equal_recount(db: Database, account_id: str, meter_ids: list[str]) -> None:
     """Every meter's serving rollups equal a rebuild from the stored events: a rebuild into
-    fresh rollups (meters.rebuilds, run to its end), compared with the ones ingestion built."""
+    fresh rollups (meters.rebuilds, run to its end), compared with the ones the folder built
+    (the backlog folded first)."""
+    fold_backlog(db)
     with transaction(db, write=False) as conn:
         rows = {r["id"]: r for r in meters_repo.live_keys(conn, account_id, meter_ids)}
         before = {m: rollup_state(conn, account_id, rows[m]["rollup_id"]) for m in meter_ids}
@@ -106,8 +110,10 @@ def _event(ref: str, ts: int, alias: str, rnd: random.Random) -> dict[str, Any]:
 def test_parallel_batches_of_one_account_stay_exact(db: Database) -> None:
     """Three writers send batches of one account at once, over the same aliases and hours
     in shuffled orders (the rows each merge touches overlap), refs overlapping between
-    writers; a fourth deletes some refs of the previous round meanwhile (the exclusive lock). No deadlock (it
-    would raise), each ref stored and reported valid once, rollups equal a recount."""
+    writers; a fourth deletes some refs of the previous round meanwhile (the exclusive lock)
+    and two folders merge the backlog meanwhile (rows one folder takes, the other skips). No
+    deadlock (it would raise), each ref stored and reported valid once, rollups equal a
+    recount."""
     account_id = make_account(db).account_id
     meter_ids = [m["id"] for m in _create_meters(db, account_id)]
     rounds, writers, size = 6, 3, 300
@@ -157,13 +163,30 @@ def test_parallel_batches_of_one_account_stay_exact(db: Database) -> None:
             errors.append(exc)
             barrier.abort()
 
+    done = threading.Event()
+    folded: list[int] = []
+
+    def folder() -> None:
+        try:
+            while not done.is_set():
+                n = backlog.fold_all(db, chunk=97)
+                with lock:
+                    folded.append(n)
+        except BaseException as exc:
+            errors.append(exc)
+
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
     threads.append(threading.Thread(target=deleter))
-    for t in threads:
+    folders = [threading.Thread(target=folder) for _ in range(2)]
+    for t in threads + folders:
         t.start()
     for t in threads:
         t.join()
+    done.set()
+    for t in folders:
+        t.join()
     assert not errors, errors
+    assert sum(folded) > 0  # the folders worked while the writers wrote
     every_ref = {f"r{r}-{i}" for r in range(1, rounds, 2) for i in range((writers + 1) * size // 2)}
     own = range((writers + 1) * size // 2, (writers + 1) * size // 2 + writers * size)
     every_ref |= {f"r{r}-{i}" for r in range(0, rounds, 2) for i in own}
@@ -294,6 +317,7 @@ def test_setwise_merge_equals_per_row_merge_and_recount(db: Database, batches: l
         wire = [_wire(e) for e in batch]
         with transaction(db) as conn:
             body = events_service.ingest(conn, account_id=a, events=wire)
+            backlog.fold_some(conn, limit=10_000)  # this batch's set-wise merges
             stored = {e["ref"] for e in body["validEvents"]}
             prepared = events_service.prepare(wire)
             inserted = [(e.ts, e.ref, e.alias, e.name, e.data) for e in prepared.accepted if e.ref in stored]

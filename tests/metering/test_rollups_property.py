@@ -1,6 +1,9 @@
-"""Property: for random events, meters and windows, usage() (rollups + edge events)
-equals the reference aggregator over the events that are stored, on SQLite and PostgreSQL.
+"""Property: for random events, meters and windows, usage() (rollups + edge events +
+the backlog not yet folded) equals the reference aggregator over the events that are
+stored, on SQLite and PostgreSQL.
 
+Covers events folded into the rollups in parts between the other steps (usage/backlog.py),
+and reads with some, none or all of the backlog folded.
 Covers duplicates (in a batch and across batches), deletions, late arrivals, meters
 created before and after their events (incremental vs background rebuild), meters changed
 mid-stream, reads while a rebuild is pending or part-way (chunks of 3 events, with
@@ -29,9 +32,10 @@ from meterline.meters.filters import CRITERION_OPERATORS
 from meterline.meters.rollups import DAY_US, HOUR_US
 from meterline.meters.schemas import MeterCreate, MeterUpdate
 from meterline.meters.spec import OPERATORS
+from meterline.usage import backlog
 from meterline.usage.service import EdgeMemo, usage, usage_many, window_values
 from tests.conftest import make_account
-from tests.metering.factories import run_rebuilds
+from tests.metering.factories import fold_backlog, run_rebuilds
 
 BASE = 1_767_571_200_000_000  # 2026-01-05T00:00:00Z
 ALIASES = ["a", "b", "c"]
@@ -128,6 +132,8 @@ steps = st.builds(
             deletes,
             st.tuples(st.just("change"), meters()),
             st.tuples(st.just("rebuild"), st.integers(1, 3)),
+            st.tuples(st.just("fold"), st.integers(1, 30)),
+            st.tuples(st.just("fold"), st.integers(1, 30)),
         ),
         max_size=6,
     ),
@@ -160,7 +166,13 @@ def _edge_windows(stored: list[Event]) -> list[Any]:
 
 
 def _check_property(
-    db: Database, meter_doc: dict[str, Any], plan: list[Any], queries: list[Any], at: int, finish: bool = True
+    db: Database,
+    meter_doc: dict[str, Any],
+    plan: list[Any],
+    queries: list[Any],
+    at: int,
+    finish: bool = True,
+    folded: bool = False,
 ) -> None:
     account = make_account(db, "prop")
     acc = account.account_id
@@ -183,12 +195,16 @@ def _check_property(
                 meter_id = meters_service.create(conn, account_id=acc, data=MeterCreate.model_validate(current))["id"]
             elif kind == "rebuild":
                 pass  # below, outside this transaction
+            elif kind == "fold":  # some of the backlog merged into the rollups, some left
+                backlog.fold_some(conn, limit=arg)
             elif kind == "change" and meter_id is not None:
                 meters_service.update(conn, account_id=acc, meter_id=meter_id, data=MeterUpdate.model_validate(arg))
                 current = {**current, **arg}
         if kind == "rebuild":
             run_rebuilds(db, chunk=3, steps=arg)  # a few chunks of the background rebuild
     assert meter_id is not None
+    if folded:
+        fold_backlog(db)
     if finish:
         run_rebuilds(db)
         with transaction(db, write=False) as conn:
@@ -234,6 +250,7 @@ def _check_prefetched(conn: sa.Connection, account_id: str, meter_id: str, windo
     plan=steps,
     at=st.one_of(st.just(1), st.integers(0, 8)),
     finish=st.one_of(st.just(True), st.booleans()),
+    folded=st.booleans(),
     queries=st.lists(
         st.tuples(window, st.lists(st.sampled_from(ALIASES), min_size=1, max_size=3, unique=True)),
         min_size=1,
@@ -241,6 +258,6 @@ def _check_prefetched(conn: sa.Connection, account_id: str, meter_id: str, windo
     ),
 )
 def test_rollups_equal_the_reference(
-    db: Database, meter_doc: dict[str, Any], plan: list[Any], queries: list[Any], at: int, finish: bool
+    db: Database, meter_doc: dict[str, Any], plan: list[Any], queries: list[Any], at: int, finish: bool, folded: bool
 ) -> None:
-    _check_property(db, meter_doc, plan, queries, at % (len(plan) + 1), finish)
+    _check_property(db, meter_doc, plan, queries, at % (len(plan) + 1), finish, folded)

@@ -77,8 +77,8 @@ async def send_events(request: Request, account: CurrentAccount, batch: Prepared
     """The writer's turn, the transaction and its commit run in ONE worker-thread hop:
     with sync dependencies, each step (turn, connect, endpoint, commit, release) is a
     hop that can wait for the event loop, busy decoding and validating the next
-    request, while the SQLite write lock is held. The rollup deltas are computed
-    before the turn (checked against the meters again inside it). The commit happens
+    request, while the SQLite write lock is held. The batch is screened against
+    the meters before the turn (again inside it). The commit happens
     before the answer is written (2xx means committed); it is encoded after the turn."""
     db: Database = request.app.state.db
     account_id = account.account_id
@@ -86,7 +86,7 @@ async def send_events(request: Request, account: CurrentAccount, batch: Prepared
     def work() -> dict[str, Any]:
         start = time.perf_counter()
         with transaction(db, write=False) as conn:
-            service.plan_rollups(conn, account_id=account_id, batch=batch)
+            service.prescreen(conn, account_id=account_id, batch=batch)
         out = db.write_grouped(lambda conn: service.store(conn, account_id=account_id, batch=batch))
         if metrics.enabled:
             metrics.INGEST_SECONDS.observe(time.perf_counter() - start)

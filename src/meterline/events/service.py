@@ -19,6 +19,7 @@ from meterline.kit.times import iso_us, now_us
 from meterline.meters.aggregation import Event, aggregate
 from meterline.meters.filters import MISSING, lookup
 from meterline.meters.spec import MeterSpec
+from meterline.usage import backlog
 from meterline.usage import service as usage_service
 from meterline.webhooks import notify
 
@@ -68,11 +69,8 @@ class Prepared:
     echo: list[dict[str, Any]]
     invalid: list[dict[str, Any]]
     now: int
-    # Built by plan_rollups before the write transaction: the events rows, and the rollup
-    # merges of every accepted event with the meters they were computed for (used only
-    # when the meters are unchanged and no event turns out to be a duplicate).
+    # Built by prescreen before the write transaction: the events rows.
     rows: list[repo.EventRow] | None = None
-    rollups: tuple[usage_service.MeterKeys, usage_service.Plan] | None = None
     # The meters the accepted events were screened against (see screen()).
     screened: usage_service.MeterKeys | None = None
 
@@ -127,11 +125,7 @@ def screen(batch: Prepared, meters: list[dict[str, Any]]) -> None:
         batch.accepted = [batch.accepted[i] for i in keep]
         batch.data_json = [batch.data_json[i] for i in keep]
         batch.echo = [batch.echo[i] for i in keep]
-        batch.rows = batch.rollups = None
-
-
-def _inserted(accepted: list[ValidEvent]) -> list[tuple[int, str, str, str, Any]]:
-    return [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
+        batch.rows = None
 
 
 def _rows(account_id: str, batch: Prepared) -> list[repo.EventRow]:
@@ -139,19 +133,17 @@ def _rows(account_id: str, batch: Prepared) -> list[repo.EventRow]:
     return [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(batch.accepted)]
 
 
-def plan_rollups(conn: sa.Connection, *, account_id: str, batch: Prepared) -> None:
-    """Build the batch's rows and rollup merges with the account's current meters, outside
-    the write transaction (store() checks the meters again and recomputes if they changed)."""
+def prescreen(conn: sa.Connection, *, account_id: str, batch: Prepared) -> None:
+    """Screen the batch with the account's current meters and build its rows, outside the
+    write transaction (store() screens again if the meters changed meanwhile)."""
     if batch.accepted:
-        meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
-        screen(batch, meters)
+        screen(batch, usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted}))
         batch.rows = _rows(account_id, batch)
-        plan = usage_service.plan_inserted(account_id, meters, _inserted(batch.accepted))
-        batch.rollups = (usage_service.meter_keys(meters), plan)
 
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
-    """Store a prepared batch and its rollups in the caller's transaction; refs already
+    """Store a prepared batch, and its copy in the rollup backlog (usage/backlog.py), in
+    the caller's transaction; refs already
     stored are answered as duplicates; the answer is added to the day's ingestion counts
     (events.counts). Answers Vayu's SendEventsResponse."""
     answer = _screen_and_write(conn, account_id=account_id, batch=batch)
@@ -161,21 +153,20 @@ def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str,
 
 def _screen_and_write(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
     if batch.accepted:
-        # PostgreSQL: the account's SHARED lock (batches of an account run in parallel; a
-        # rebuild of its buckets waits for them). Taken before the meters are read: a rebuild
-        # that starts (under the exclusive lock) is then either seen here, with its building
-        # rollups among the merge targets, or starts after this batch commits and counts it.
+        # PostgreSQL: the account's SHARED lock (batches of an account run in parallel;
+        # whoever recomputes its buckets from the stored events, under the exclusive lock,
+        # waits for them and then folds their backlog first: usage/backlog.py).
         # The unique index makes the duplicate check exact: a concurrent insert of the same
         # ref waits for the other transaction's end. SQLite writers hold the database lock.
         repo.lock_account_shared(conn, account_id)
-        # The meters again: one created or changed since plan_rollups screens the batch anew.
+        # The meters again: one created or changed since prescreen screens the batch anew.
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
         screen(batch, meters)
     accepted, invalid, echo = batch.accepted, list(batch.invalid), batch.echo
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
     try:
-        return _write(conn, account_id, batch, meters, accepted, invalid, echo)
+        return _write(conn, account_id, batch, accepted, invalid, echo)
     except repo.NulInText:  # PostgreSQL: the transaction is rolled back, nothing stored
         raise BadRequest("Text must not contain the NUL character (U+0000).", code="bad_request") from None
 
@@ -184,7 +175,6 @@ def _write(
     conn: sa.Connection,
     account_id: str,
     batch: Prepared,
-    meters: list[dict[str, Any]],
     accepted: list[ValidEvent],
     invalid: list[dict[str, Any]],
     echo: list[dict[str, Any]],
@@ -197,11 +187,8 @@ def _write(
         accepted, echo = [accepted[i] for i in keep], [echo[i] for i in keep]
         if not accepted:
             return {"validEvents": echo, "invalidEvents": invalid}
-    planned = batch.rollups
-    if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
-        usage_service.apply_plan(conn, planned[1])
-    elif meters:
-        usage_service.on_inserted(conn, account_id, meters, _inserted(accepted))
+    # The rollups are merged by the folder (usage/backlog.py), from a copy of the events.
+    backlog.add(conn, [(r[1], r[4], r[3], r[5], r[0], r[2], r[6]) for r in rows if not taken or r[2] not in taken])
     notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=batch.now)
     return {"validEvents": echo, "invalidEvents": invalid}
 
@@ -209,7 +196,7 @@ def _write(
 def ingest(conn: sa.Connection, *, account_id: str, events: list[Any], limit: int = MAX_EVENTS) -> dict[str, Any]:
     """Validate and store a batch (1..1000 events; `limit` lets bulk loaders such as the
     benchmark pass more) in the caller's transaction: per-event validation, dedupe by ref
-    (earlier batches and this one), events and rollups together. Answers Vayu's
+    (earlier batches and this one), events and their rollup backlog together. Answers Vayu's
     SendEventsResponse {"validEvents", "invalidEvents"}."""
     return store(conn, account_id=account_id, batch=prepare(events, limit=limit))
 
@@ -241,6 +228,7 @@ def get(conn: sa.Connection, *, account_id: str, ref: str) -> dict[str, Any]:
 def delete_by_refs(conn: sa.Connection, *, account_id: str, refs: list[str]) -> list[dict[str, Any]]:
     """Remove these events and their contribution to every meter; unknown refs are skipped."""
     repo.lock_account(conn, account_id)
+    backlog.fold_account(conn, account_id)  # the stored events and the rollups agree again
     rows = repo.get_by_refs(conn, account_id, list(dict.fromkeys(refs)))
     if not rows:
         return []

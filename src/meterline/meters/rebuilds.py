@@ -5,9 +5,9 @@ A job (a `meter_rebuilds` row) fills a fresh rollup id:
 1. scheduled in the meter's transaction (`schedule`): status pending. A changed meter's old
    rollups stop serving at once (meters.rollup_id = NULL, old id queued for deletion): until
    the swap its reads compute from the stored events (usage.service.read_plans): exact.
-2. started (`_begin`) under the account's exclusive lock: the high-water seq (highest event
-   seq stored) is fixed and meters.build_id set, so every later ingestion (which reads the
-   meter row after taking its lock) merges into the building id as well.
+2. started (`_begin`) under the account's exclusive lock: the account's rollup backlog is
+   folded (usage/backlog.py), the high-water seq (highest event seq stored) is fixed and
+   meters.build_id set, so the folder merges every later event into the building id as well.
 3. folded chunk by chunk (`_step`): events of seq in (cursor, high-water], at most
    METERLINE_REBUILD_CHUNK_EVENTS per transaction; the cursor moves in the same transaction,
    so a crash resumes from it and never folds an event twice.
@@ -39,6 +39,7 @@ from meterline.kit.times import now_us
 from meterline.meters import repository as repo
 from meterline.meters.rollups import compute
 from meterline.meters.spec import compile_meter
+from meterline.usage import backlog
 from meterline.usage import merge_repository as usage_merges
 
 log = structlog.get_logger("meterline.rebuilds")
@@ -173,6 +174,10 @@ def step(db: Database, job_id: str, token: str, config: RebuildConfig) -> dict[s
 def _begin(
     conn: sa.Connection, job: dict[str, Any], meter: dict[str, Any], token: str, now: int, lease: int
 ) -> dict[str, Any]:
+    # The account's backlog first (we hold its exclusive lock): every event up to the
+    # high-water is then in the rollups it serves, and the folder merges later ones into
+    # the building id too.
+    backlog.fold_account(conn, job["account_id"])
     high = events_repo.max_seq(conn)
     total = events_repo.count_named_upto(conn, job["account_id"], meter["event_name"], high)
     values = {"status": "running", "high_water_seq": high, "events_total": total, "updated_at": now}

@@ -1,15 +1,17 @@
 """Usage: a meter's value over a window, from rollups plus at most the partial hours at
-the window's edges (only those whose bucket also holds events outside the window); and
-the maintenance of those rollups (ingest, delete). Whole rebuilds run in the background
+the window's edges (only those whose bucket also holds events outside the window) plus the
+events not yet folded into the rollups (the backlog, usage/backlog.py); and the maintenance
+of those rollups (the folder's merges, deletes). Whole rebuilds run in the background
 (meters/rebuilds.py); a meter's rollups are those of its `rollup_id` (rollup_of).
 
 Callers own the transaction. Deltas are merged inside the database (a few set-wise upserts
-per batch: concurrent batches of one account add up, never lose an update), under the
+per chunk: concurrent folders of one account add up, never lose an update), under the
 account's shared lock (events.repository.lock_account_shared); an account's
 recomputations (deletes, drop, a rebuild's start) take the exclusive one (lock_account),
 so no merge interleaves with them.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -24,6 +26,7 @@ from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
 from meterline.meters.rollups import DAY_US, HOUR_US, Acc, compute, finalize, windows
 from meterline.meters.spec import MeterSpec, compile_meter
+from meterline.usage import backlog_repository as backlog_repo
 from meterline.usage import merge_repository as merges
 from meterline.usage import repository as repo
 
@@ -90,16 +93,6 @@ def apply_plan(conn: sa.Connection, plan: Plan) -> None:
     """Merge the planned contributions into the stored buckets (inside the database).
     Callers hold the account's shared lock (events.repository.lock_account_shared)."""
     merges.execute_merges(conn, plan)
-
-
-def on_inserted(
-    conn: sa.Connection,
-    account_id: str,
-    meters: Sequence[dict[str, Any]],
-    inserted: Sequence[tuple[int, str, str, str, Any]],
-) -> None:
-    """Roll up newly stored events: (ts, ref, alias, name, data) for these meter rows."""
-    apply_plan(conn, plan_inserted(account_id, meters, inserted))
 
 
 def recompute_days(
@@ -192,6 +185,7 @@ def window_values(
     edges: dict[int, list[tuple[int, str, str, Any]]] = {}
     for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, aliases, edge_parts):
         edges.setdefault(tag, []).append((ts, ref, alias, _data(data)))
+    _add_backlog(conn, account_id, aliases, items, rids, specs, plans, edges)
     for tag, evs in edges.items():
         delta = compute(specs[tag], evs)
         for (_alias, level, _bucket, inst), acc in delta.accs.items():
@@ -241,6 +235,41 @@ def window_values(
         else:
             out.append(finalize(spec.operator, per_instance[k], distinct[k]))
     return out
+
+
+def _add_backlog(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: Sequence[str],
+    items: Sequence[tuple[dict[str, Any], int, int]],
+    rids: Sequence[str | None],
+    specs: Sequence[MeterSpec],
+    plans: Sequence[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]],
+    edges: dict[int, list[tuple[int, str, str, Any]]],
+) -> None:
+    """Add to `edges` each item's events not yet folded into its rollups (usage/backlog.py)
+    whose timestamp lies in its window but outside its raw ranges (those are read from the
+    stored events, backlog included). Items without rollups read only stored events."""
+    spans: dict[str, tuple[int, int]] = {}
+    for k, (_row, start, end) in enumerate(items):
+        if rids[k] is not None and start < end:
+            name = specs[k].event_name
+            a, b = spans.get(name, (start, end))
+            spans[name] = (min(a, start), max(b, end))
+    if not spans:
+        return
+    rows = backlog_repo.in_windows(conn, account_id, aliases, [(n, a, b) for n, (a, b) in sorted(spans.items())])
+    if not rows:
+        return
+    stamps = [r[1] for r in rows]
+    for k, (_row, start, end) in enumerate(items):
+        if rids[k] is None or start >= end:
+            continue
+        name, raw = specs[k].event_name, plans[k][0]
+        for i in range(bisect_left(stamps, start), bisect_left(stamps, end)):
+            ev_name, ts, ref, alias, data = rows[i]
+            if ev_name == name and not any(a <= ts < b for a, b in raw):
+                edges.setdefault(k, []).append((ts, ref, alias, _data(data)))
 
 
 def _distinct_series(

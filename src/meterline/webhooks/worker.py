@@ -287,13 +287,15 @@ def start(app: FastAPI) -> Stopper:
 
 def run_blocking(db: Database, settings: Settings) -> None:
     """`meterline worker`: deliver, scan thresholds (webhooks.thresholds), issue due
-    invoices (invoices.job) and run meter rebuilds (meters.rebuilds), until SIGINT/SIGTERM.
+    invoices (invoices.job), run meter rebuilds (meters.rebuilds) and fold the rollup
+    backlog (usage.backlog), until SIGINT/SIGTERM.
     The two periodic jobs run here only while this process holds their lease
     (meterline.jobs.leader); a rebuild is held by one process at a time (its own lease)."""
     import signal
 
     from meterline.invoices import job as invoice_job
     from meterline.meters import rebuilds
+    from meterline.usage import backlog
     from meterline.webhooks import thresholds
 
     async def main() -> None:
@@ -308,6 +310,9 @@ def run_blocking(db: Database, settings: Settings) -> None:
             ),
             invoice_job.run_forever(db, settings.invoice_interval, stop, invoice_job.grace_of(settings)),
             rebuilds.run_forever(db, rebuilds.RebuildConfig.from_settings(settings), stop),
+            backlog.run_forever(
+                db, chunk=settings.fold_chunk_events, poll_seconds=settings.fold_poll_seconds, stop=stop
+            ),
         )
 
     asyncio.run(main())

@@ -61,6 +61,23 @@ ingest_counts = sa.Table(
     sa.Column("duplicate", sa.BigInteger, nullable=False),
 )
 
+# Events stored but not yet folded into the rollups (migration 0016): a copy of each new
+# event, written with it and deleted by the folder (usage/backlog.py) in the transaction
+# that merges it into meter_rollups / meter_distinct. Reads add it to the rollups.
+rollup_backlog = sa.Table(
+    "rollup_backlog",
+    metadata,
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("event_id", sa.String(24), nullable=False),
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("data", sa.Text, nullable=True),
+    sa.PrimaryKeyConstraint("account_id", "alias", "name", "ts", "event_id"),
+    sqlite_with_rowid=False,
+)
+
 # Pre-aggregated state of one meter per (alias, level, bucket, instance). level 0 = hour
 # buckets, level 1 = day buckets (both aligned on the Unix epoch, UTC); `instance` is the
 # canonical JSON text of data[instanceKey] ("" when the event has none). Decimals as text.

@@ -1,0 +1,88 @@
+"""SQL of the rollup backlog (table rollup_backlog, migration 0016): events stored but not
+yet merged into the rollups. Rows are (account_id, alias, name, ts, event_id, ref, data);
+`ts` in µs UTC, `data` the event's JSON text. See usage/backlog.py for the protocol."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from meterline.db.raw import driver_sql, fetch, marks
+
+BacklogRow = tuple[str, str, str, int, str, str, str | None]
+
+_COLUMNS = "account_id, alias, name, ts, event_id, ref, data"
+_KEY = "account_id, alias, name, ts, event_id"
+_INSERT = f"INSERT INTO rollup_backlog ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_COPY_PG = f"COPY rollup_backlog ({_COLUMNS}) FROM STDIN"
+
+
+def add(conn: sa.Connection, rows: Sequence[BacklogRow]) -> None:
+    """Write these rows (PostgreSQL: one COPY, in key order; SQLite: executemany)."""
+    if not rows:
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(_COPY_PG) as copy:
+                for row in sorted(rows):
+                    copy.write_row(row)
+        else:
+            cursor.executemany(_INSERT, rows)
+    finally:
+        cursor.close()
+
+
+def accounts_waiting(conn: sa.Connection, limit: int) -> list[str]:
+    """The accounts of the first `limit` rows in key order (sorted)."""
+    sql = f"SELECT DISTINCT account_id FROM (SELECT account_id FROM rollup_backlog ORDER BY {_KEY} LIMIT ?) AS b"
+    return sorted(r[0] for r in fetch(conn, sql, (limit,)))
+
+
+def take(conn: sa.Connection, accounts: Sequence[str], limit: int | None) -> list[BacklogRow]:
+    """Delete and answer up to `limit` rows (None: all) of these accounts, in key order.
+    PostgreSQL: rows another transaction is taking are skipped (SKIP LOCKED), so two
+    folders never take one row; a caller holding the account's exclusive lock sees none
+    being taken."""
+    if not accounts:
+        return []
+    where = f"account_id IN ({marks(len(accounts))})"
+    cap = "" if limit is None else f" LIMIT {int(limit)}"
+    if conn.dialect.name == "postgresql":
+        sql = (
+            f"DELETE FROM rollup_backlog WHERE ctid IN (SELECT ctid FROM rollup_backlog WHERE {where} "
+            f"ORDER BY {_KEY}{cap} FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}"
+        )
+    else:
+        sql = (
+            f"DELETE FROM rollup_backlog WHERE ({_KEY}) IN (SELECT {_KEY} FROM rollup_backlog WHERE {where} "
+            f"ORDER BY {_KEY}{cap}) RETURNING {_COLUMNS}"
+        )
+    rows = conn.exec_driver_sql(driver_sql(conn.dialect.name, sql), tuple(accounts)).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def in_windows(
+    conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[tuple[str, int, int]]
+) -> list[tuple[str, int, str, str, str | None]]:
+    """(name, ts, ref, alias, data) of the rows of these aliases for each part (event
+    name, start µs, end µs), sorted by ts: one UNION ALL of indexed range scans."""
+    if not parts or not aliases:
+        return []
+    one = (
+        "SELECT name, ts, ref, alias, data FROM rollup_backlog WHERE account_id = ? "
+        f"AND alias IN ({marks(len(aliases))}) AND name = ? AND ts >= ? AND ts < ?"
+    )
+    per = max(1, min(400, 30_000 // (6 + len(aliases))))  # SQLite: 500 terms, 32766 parameters
+    out: list[Any] = []
+    for i in range(0, len(parts), per):
+        chunk = parts[i : i + per]
+        sql = " UNION ALL ".join([one] * len(chunk))
+        out += fetch(conn, sql, [v for name, a, b in chunk for v in (account_id, *aliases, name, a, b)])
+    out.sort(key=lambda r: r[1])
+    return out
+
+
+def size(conn: sa.Connection) -> int:
+    """Rows waiting (all accounts)."""
+    return int(fetch(conn, "SELECT count(*) FROM rollup_backlog", ())[0][0])
