@@ -86,3 +86,15 @@ def in_windows(
 def size(conn: sa.Connection) -> int:
     """Rows waiting (all accounts)."""
     return int(fetch(conn, "SELECT count(*) FROM rollup_backlog", ())[0][0])
+
+
+def vacuum(db_engine: sa.Engine) -> None:
+    """PostgreSQL: VACUUM the backlog (outside any transaction; a VACUUM already running
+    elsewhere is not waited for). Its rows live for seconds: without this, the dead ones
+    pile up between autovacuum runs and every read's backlog scan visits them (measured:
+    a consumption read at 1 M stored events went from ~3 ms to ~320 ms with 1 M dead
+    rows). SQLite deletes rows in place: nothing to do."""
+    if db_engine.dialect.name != "postgresql":
+        return
+    with db_engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (SKIP_LOCKED) rollup_backlog")
