@@ -57,12 +57,24 @@ def _merge(conn: sa.Connection, rows: Sequence[repo.BacklogRow]) -> None:
             usage_service.apply_plan(conn, usage_service.plan_inserted(account_id, meters, inserted))
 
 
+# Accounts per fold transaction: each takes an advisory lock, and PostgreSQL's lock table
+# is shared and small (max_locks_per_transaction x max_connections, 6,400 by default).
+MAX_ACCOUNTS = 64
+# Where this process's folder continues: accounts are taken in turn (by id, wrapping round),
+# so a busy account's backlog does not keep the others waiting.
+_after = ""
+
+
 def fold_some(conn: sa.Connection, *, limit: int) -> int:
-    """Merge up to `limit` backlog rows (in key order) into the rollups, in the caller's
-    write transaction; answers how many."""
-    accounts = repo.accounts_waiting(conn, limit)
+    """Merge up to `limit` backlog rows (in key order, of at most MAX_ACCOUNTS accounts
+    taken in turn) into the rollups, in the caller's write transaction; answers how many."""
+    global _after
+    accounts = repo.accounts_waiting(conn, rows=limit, accounts=MAX_ACCOUNTS, after=_after)
+    if not accounts and _after:
+        accounts = repo.accounts_waiting(conn, rows=limit, accounts=MAX_ACCOUNTS)
     if not accounts:
         return 0
+    _after = accounts[-1]
     for account_id in accounts:  # sorted: folders and batches never wait in a cycle
         events_repo.lock_account_shared(conn, account_id)
     rows = repo.take(conn, accounts, limit)
@@ -84,20 +96,19 @@ _last_vacuum = 0.0
 
 def fold_all(db: Database, *, chunk: int) -> int:
     """Fold until the backlog is empty, one transaction per chunk of `chunk` events (in
-    the writers' turn on SQLite), then (PostgreSQL, at most once a second per process)
-    vacuum it; answers the events folded."""
+    the writers' turn on SQLite), vacuuming it meanwhile (PostgreSQL, at most once a second
+    per process); answers the events folded."""
     global _last_vacuum
     total = 0
     while True:
         with db.writer_turn(), transaction(db) as conn:
             n = fold_some(conn, limit=chunk)
         total += n
-        if n < chunk:
-            break
-    if total and time.monotonic() - _last_vacuum >= VACUUM_SECONDS:
-        _last_vacuum = time.monotonic()
-        repo.vacuum(db.engine)
-    return total
+        if total and time.monotonic() - _last_vacuum >= VACUUM_SECONDS:
+            _last_vacuum = time.monotonic()
+            repo.vacuum(db.engine)
+        if n == 0:
+            return total
 
 
 def waiting(db: Database) -> int:

@@ -33,10 +33,14 @@ def add(conn: sa.Connection, rows: Sequence[BacklogRow]) -> None:
         cursor.close()
 
 
-def accounts_waiting(conn: sa.Connection, limit: int) -> list[str]:
-    """The accounts of the first `limit` rows in key order (sorted)."""
-    sql = f"SELECT DISTINCT account_id FROM (SELECT account_id FROM rollup_backlog ORDER BY {_KEY} LIMIT ?) AS b"
-    return sorted(r[0] for r in fetch(conn, sql, (limit,)))
+def accounts_waiting(conn: sa.Connection, *, rows: int, accounts: int, after: str = "") -> list[str]:
+    """Up to `accounts` accounts of the first `rows` rows in key order whose account id
+    is above `after` (sorted)."""
+    sql = (
+        "SELECT DISTINCT account_id FROM (SELECT account_id FROM rollup_backlog WHERE account_id > ? "
+        f"ORDER BY {_KEY} LIMIT ?) AS b ORDER BY account_id LIMIT ?"
+    )
+    return [r[0] for r in fetch(conn, sql, (after, rows, accounts))]
 
 
 def take(conn: sa.Connection, accounts: Sequence[str], limit: int | None) -> list[BacklogRow]:
