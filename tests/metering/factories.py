@@ -1,5 +1,7 @@
 """Helpers for metering tests: meter documents and event batches."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -102,3 +104,18 @@ def release(db: Database, job_id: str) -> None:
 
     with transaction(db) as conn:
         meters_repo.update_rebuild(conn, job_id, lease_until=0)
+
+
+@contextmanager
+def backlog_everywhere(on: bool = True) -> Iterator[None]:
+    """Ingestion leaves the rollups to the folder on every backend (SQLite merges them in
+    the request otherwise, usage.backlog_repository.DEFERS): the folder's code is then
+    tested on SQLite too. `on=False`: no backend defers."""
+    from meterline.usage import backlog_repository
+
+    saved = backlog_repository.DEFERS
+    backlog_repository.DEFERS = frozenset({"postgresql", "sqlite"} if on else ())
+    try:
+        yield
+    finally:
+        backlog_repository.DEFERS = saved

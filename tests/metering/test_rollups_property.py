@@ -2,8 +2,9 @@
 the backlog not yet folded) equals the reference aggregator over the events that are
 stored, on SQLite and PostgreSQL.
 
-Covers events folded into the rollups in parts between the other steps (usage/backlog.py),
-and reads with some, none or all of the backlog folded.
+Covers both ingestion paths on both backends: rollups merged by the request, and rollups
+left to the folder (usage/backlog.py), folded in parts between the other steps, with reads
+while some, none or all of the backlog is folded.
 Covers duplicates (in a batch and across batches), deletions, late arrivals, meters
 created before and after their events (incremental vs background rebuild), meters changed
 mid-stream, reads while a rebuild is pending or part-way (chunks of 3 events, with
@@ -35,7 +36,7 @@ from meterline.meters.spec import OPERATORS
 from meterline.usage import backlog
 from meterline.usage.service import EdgeMemo, usage, usage_many, window_values
 from tests.conftest import make_account
-from tests.metering.factories import fold_backlog, run_rebuilds
+from tests.metering.factories import backlog_everywhere, fold_backlog, run_rebuilds
 
 BASE = 1_767_571_200_000_000  # 2026-01-05T00:00:00Z
 ALIASES = ["a", "b", "c"]
@@ -251,6 +252,7 @@ def _check_prefetched(conn: sa.Connection, account_id: str, meter_id: str, windo
     at=st.one_of(st.just(1), st.integers(0, 8)),
     finish=st.one_of(st.just(True), st.booleans()),
     folded=st.booleans(),
+    deferred=st.booleans(),
     queries=st.lists(
         st.tuples(window, st.lists(st.sampled_from(ALIASES), min_size=1, max_size=3, unique=True)),
         min_size=1,
@@ -258,6 +260,16 @@ def _check_prefetched(conn: sa.Connection, account_id: str, meter_id: str, windo
     ),
 )
 def test_rollups_equal_the_reference(
-    db: Database, meter_doc: dict[str, Any], plan: list[Any], queries: list[Any], at: int, finish: bool, folded: bool
+    db: Database,
+    meter_doc: dict[str, Any],
+    plan: list[Any],
+    queries: list[Any],
+    at: int,
+    finish: bool,
+    folded: bool,
+    deferred: bool,
 ) -> None:
-    _check_property(db, meter_doc, plan, queries, at % (len(plan) + 1), finish, folded)
+    """`deferred`: ingestion leaves the rollups to the folder (else it merges them itself),
+    whatever the backend."""
+    with backlog_everywhere(deferred):
+        _check_property(db, meter_doc, plan, queries, at % (len(plan) + 1), finish, folded)

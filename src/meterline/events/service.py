@@ -69,8 +69,12 @@ class Prepared:
     echo: list[dict[str, Any]]
     invalid: list[dict[str, Any]]
     now: int
-    # Built by prescreen before the write transaction: the events rows.
+    # Built by prescreen before the write transaction: the events rows and, where the
+    # request merges its rollups (SQLite: usage.backlog.deferred), the merges of every
+    # accepted event with the meters they were computed for (used only when the meters are
+    # unchanged and no event turns out to be a duplicate).
     rows: list[repo.EventRow] | None = None
+    rollups: tuple[usage_service.MeterKeys, usage_service.Plan] | None = None
     # The meters the accepted events were screened against (see screen()).
     screened: usage_service.MeterKeys | None = None
 
@@ -125,7 +129,7 @@ def screen(batch: Prepared, meters: list[dict[str, Any]]) -> None:
         batch.accepted = [batch.accepted[i] for i in keep]
         batch.data_json = [batch.data_json[i] for i in keep]
         batch.echo = [batch.echo[i] for i in keep]
-        batch.rows = None
+        batch.rows = batch.rollups = None
 
 
 def _rows(account_id: str, batch: Prepared) -> list[repo.EventRow]:
@@ -133,16 +137,25 @@ def _rows(account_id: str, batch: Prepared) -> list[repo.EventRow]:
     return [(ids[i], account_id, e.ref, e.name, e.alias, e.ts, data_json[i], now) for i, e in enumerate(batch.accepted)]
 
 
+def _inserted(accepted: list[ValidEvent]) -> list[tuple[int, str, str, str, Any]]:
+    return [(e.ts, e.ref, e.alias, e.name, e.data) for e in accepted]
+
+
 def prescreen(conn: sa.Connection, *, account_id: str, batch: Prepared) -> None:
-    """Screen the batch with the account's current meters and build its rows, outside the
-    write transaction (store() screens again if the meters changed meanwhile)."""
+    """Screen the batch with the account's current meters and build its rows (and, where
+    the request merges the rollups, their merges), outside the write transaction (store()
+    screens again, and recomputes the merges, if the meters changed meanwhile)."""
     if batch.accepted:
-        screen(batch, usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted}))
+        meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
+        screen(batch, meters)
         batch.rows = _rows(account_id, batch)
+        if not backlog.deferred(conn):
+            plan = usage_service.plan_inserted(account_id, meters, _inserted(batch.accepted))
+            batch.rollups = (usage_service.meter_keys(meters), plan)
 
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
-    """Store a prepared batch, and its copy in the rollup backlog (usage/backlog.py), in
+    """Store a prepared batch, and its rollups or their backlog (usage/backlog.py), in
     the caller's transaction; refs already
     stored are answered as duplicates; the answer is added to the day's ingestion counts
     (events.counts). Answers Vayu's SendEventsResponse."""
@@ -166,7 +179,7 @@ def _screen_and_write(conn: sa.Connection, *, account_id: str, batch: Prepared) 
     if not accepted:
         return {"validEvents": echo, "invalidEvents": invalid}
     try:
-        return _write(conn, account_id, batch, accepted, invalid, echo)
+        return _write(conn, account_id, batch, meters, accepted, invalid, echo)
     except repo.NulInText:  # PostgreSQL: the transaction is rolled back, nothing stored
         raise BadRequest("Text must not contain the NUL character (U+0000).", code="bad_request") from None
 
@@ -175,6 +188,7 @@ def _write(
     conn: sa.Connection,
     account_id: str,
     batch: Prepared,
+    meters: list[dict[str, Any]],
     accepted: list[ValidEvent],
     invalid: list[dict[str, Any]],
     echo: list[dict[str, Any]],
@@ -187,8 +201,14 @@ def _write(
         accepted, echo = [accepted[i] for i in keep], [echo[i] for i in keep]
         if not accepted:
             return {"validEvents": echo, "invalidEvents": invalid}
-    # The rollups are merged by the folder (usage/backlog.py), from a copy of the events.
-    backlog.add(conn, [(r[1], r[4], r[3], r[5], r[0], r[2], r[6]) for r in rows if not taken or r[2] not in taken])
+    if backlog.deferred(conn):  # merged into the rollups by the folder, from a copy
+        backlog.add(conn, [(r[1], r[4], r[3], r[5], r[0], r[2], r[6]) for r in rows if not taken or r[2] not in taken])
+    else:
+        planned = batch.rollups
+        if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
+            usage_service.apply_plan(conn, planned[1])
+        elif meters:
+            usage_service.apply_plan(conn, usage_service.plan_inserted(account_id, meters, _inserted(accepted)))
     notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=batch.now)
     return {"validEvents": echo, "invalidEvents": invalid}
 
@@ -196,7 +216,7 @@ def _write(
 def ingest(conn: sa.Connection, *, account_id: str, events: list[Any], limit: int = MAX_EVENTS) -> dict[str, Any]:
     """Validate and store a batch (1..1000 events; `limit` lets bulk loaders such as the
     benchmark pass more) in the caller's transaction: per-event validation, dedupe by ref
-    (earlier batches and this one), events and their rollup backlog together. Answers Vayu's
+    (earlier batches and this one), events and their rollups (or backlog) together. Answers Vayu's
     SendEventsResponse {"validEvents", "invalidEvents"}."""
     return store(conn, account_id=account_id, batch=prepare(events, limit=limit))
 

@@ -1,5 +1,7 @@
 """The rollup backlog: ingestion stores events and a copy of each in `rollup_backlog`;
 a folder merges the backlog into the rollups later, off the request path, in chunks.
+PostgreSQL only (`deferred`): SQLite's ingestion merges its rollups itself, and there the
+backlog stays empty (reads, deletes and rebuilds run the same code on both).
 
 Why: merging a batch's rollups (several rows per event: hour and day buckets of every meter,
 distinct values) inside the request cost 4-8x the events' own insert on PostgreSQL
@@ -37,6 +39,13 @@ from meterline.usage import backlog_repository as repo
 from meterline.usage import service as usage_service
 
 log = structlog.get_logger("meterline.backlog")
+
+
+def deferred(conn: sa.Connection) -> bool:
+    """Whether ingestion on this backend leaves the rollups to the folder (PostgreSQL) or
+    merges them itself (SQLite: one writer at a time, nothing to gain; measured, see
+    backlog_repository.DEFERS)."""
+    return repo.defers(conn)
 
 
 def add(conn: sa.Connection, rows: Sequence[repo.BacklogRow]) -> None:

@@ -11,10 +11,26 @@ from meterline.db.raw import driver_sql, fetch, marks
 
 BacklogRow = tuple[str, str, str, int, str, str, str | None]
 
+# The backends whose ingestion leaves the rollups to the folder. SQLite has one writer at a
+# time: the merge costs the same lock time in the request or in the folder, and the copy
+# in the backlog comes on top. Measured on SQLite, interleaved runs of `python -m bench
+# metering`, 2 workers, ingestion / floor (2026-11-30): live 0.29-0.32 merging in the
+# request against 0.23-0.25 through the backlog; backfill 0.17-0.18 against 0.23-0.24.
+# Live traffic is SQLite's common case, so SQLite merges in the request (planned before
+# its write lock, events.service.prescreen). PostgreSQL writers run in parallel and the
+# merges were most of each batch's server time: there the folder pays (BENCHMARKS.md).
+DEFERS = frozenset({"postgresql"})
+
 _COLUMNS = "account_id, alias, name, ts, event_id, ref, data"
 _KEY = "account_id, alias, name, ts, event_id"
 _INSERT = f"INSERT INTO rollup_backlog ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _COPY_PG = f"COPY rollup_backlog ({_COLUMNS}) FROM STDIN"
+
+
+def defers(conn: sa.Connection) -> bool:
+    """Whether ingestion on this connection's backend writes the backlog (else it merges
+    its rollups itself): DEFERS."""
+    return conn.dialect.name in DEFERS
 
 
 def add(conn: sa.Connection, rows: Sequence[BacklogRow]) -> None:
