@@ -120,9 +120,10 @@ def _floor_row(account_id: str, i: int, e: dict[str, Any]) -> tuple[Any, ...]:
     return (f"{i:024x}", account_id, e["ref"], e["name"], e["customerAlias"], ts, jsonenc.dumps(e["data"]).decode(), 0)
 
 
-def fold_rate(url: str) -> float:
+def fold_rate(url: str) -> float | None:
     """Events/s of the folder (usage/backlog.py, one process, default chunk) merging the
-    whole backlog the ingestion left (the bench's servers run no background job)."""
+    whole backlog the ingestion left (the bench's servers run no background job); None
+    when there was none (SQLite's requests merge their rollups themselves)."""
     db = create_database(url)
     try:
         began = time.perf_counter()
@@ -131,14 +132,19 @@ def fold_rate(url: str) -> float:
         assert backlog.waiting(db) == 0
     finally:
         db.dispose()
-    return n / seconds
+    return n / seconds if n else None
 
 
-def fold_rows(rates: dict[int, float], folds: dict[int, float], shape: str, what: str) -> list[tuple[str, str, str]]:
+def fold_rows(
+    rates: dict[int, float], folds: dict[int, float | None], shape: str, what: str
+) -> list[tuple[str, str, str]]:
     """The folder's rate after each ingestion run, and ingestion then folding as one rate
     (events / (their ingestion time + their folding time))."""
     rows = []
     for workers, fold in folds.items():
+        if fold is None:
+            rows.append((f"folder afterwards, {shape} shape, {what} --workers {workers} run", "nothing to fold", ""))
+            continue
         rows.append((f"folder afterwards, {shape} shape, {what} --workers {workers} run", f"{fold:,.0f} events/s", ""))
         both = 1 / (1 / rates[workers] + 1 / fold)
         rows.append((f"ingested and folded, {shape} shape, --workers {workers}", f"{both:,.0f} events/s", ""))
@@ -154,7 +160,7 @@ def http_ingest(
     database_url: str | None = None,
     shape: str = "live",
     meters: tuple[dict[str, Any], ...] = (METER,),
-) -> tuple[float, list[list[tuple[Any, ...]]], list[bytes], float]:
+) -> tuple[float, list[list[tuple[Any, ...]]], list[bytes], float | None]:
     """Median events/s over HTTP (1000-event batches, CONNECTIONS client connections) to
     `meterline serve --workers N` on a fresh database (a SQLite file in workdir unless
     database_url is given), with these meters, in the traffic shape `live` (each batch's
@@ -366,7 +372,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for shape in SHAPES:
             rates: dict[int, float] = {}
-            folds: dict[int, float] = {}
+            folds: dict[int, float | None] = {}
             rows: list[list[tuple[Any, ...]]] = []
             for workers in WORKERS:
                 console.print(f"HTTP ingestion, {shape} shape, {workers} server process(es) ...")

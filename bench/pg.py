@@ -149,7 +149,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for shape in metering.SHAPES:
             rates: dict[int, float] = {}
-            folds: dict[int, float] = {}
+            folds: dict[int, float | None] = {}
             bodies: list[bytes] = []
             for workers in (1, 2):
                 schema = f"bench_ingest_{os.getpid()}_{shape}_{workers}"
