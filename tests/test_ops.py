@@ -97,6 +97,9 @@ def test_metrics_count_requests_by_route_template_and_events_by_outcome(
     assert delta("meterline_ingestion_batch_duration_seconds_count") == 2
     assert value(after, "meterline_build_info", version=__import__("meterline").__version__) == 1
     assert value(after, "meterline_webhook_outbox_pending") == 0
+    # PostgreSQL's 2 accepted events wait for the folder (no background job here); SQLite
+    # merged them in the request.
+    assert value(after, "meterline_rollup_backlog_events") == (0 if db.is_sqlite else 2)
 
     with transaction(db) as conn:  # one pending delivery, created an hour ago
         now = now_us()

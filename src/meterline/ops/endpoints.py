@@ -27,6 +27,7 @@ from meterline.kit.errors import NotFound, Unauthorized, Unavailable
 from meterline.kit.ratelimit import RedisBucket
 from meterline.kit.routing import JSONResp, make_router, ok
 from meterline.ops import repository as repo
+from meterline.usage import backlog_repository as backlog_repo
 
 router = make_router(tags=["operations"])
 
@@ -66,7 +67,8 @@ async def readyz(request: Request) -> JSONResp:
 
 
 class OutboxCollector(Collector):
-    """Webhook outbox gauges, read from the database at scrape time, and build info."""
+    """Webhook outbox and rollup backlog gauges, read from the database at scrape time, and
+    build info."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -77,6 +79,12 @@ class OutboxCollector(Collector):
         yield info
         with transaction(self.db, write=False) as conn:
             pending, oldest, failed = repo.outbox(conn)
+            waiting = backlog_repo.size(conn)
+        yield GaugeMetricFamily(
+            "meterline_rollup_backlog_events",
+            "Events stored and not yet merged into the rollups (PostgreSQL; usage/backlog.py)",
+            value=waiting,
+        )
         yield GaugeMetricFamily("meterline_webhook_outbox_pending", "Webhook deliveries pending", value=pending)
         age = 0.0 if oldest is None else max(0.0, time.time() - oldest / 1_000_000)
         yield GaugeMetricFamily(
