@@ -77,8 +77,9 @@ async def send_events(request: Request, account: CurrentAccount, batch: Prepared
     """The writer's turn, the transaction and its commit run in ONE worker-thread hop:
     with sync dependencies, each step (turn, connect, endpoint, commit, release) is a
     hop that can wait for the event loop, busy decoding and validating the next
-    request, while the SQLite write lock is held. The batch is screened against
-    the meters before the turn (again inside it). The commit happens
+    request, while the SQLite write lock is held. The batch is screened (and on SQLite
+    its rollup merges planned) before the turn, checked against the meters again inside
+    it. The commit happens
     before the answer is written (2xx means committed); it is encoded after the turn."""
     db: Database = request.app.state.db
     account_id = account.account_id
