@@ -170,6 +170,53 @@ def window_values(
     aliases = list(dict.fromkeys(aliases))
     specs = [spec_of(row) for row, _, _ in items]
     rids = [rollup_of(row) for row, _, _ in items]
+    if not _snapshot_per_statement(conn):
+        return _window_values(conn, account_id, aliases, items, specs, rids, found, assume)
+    # READ COMMITTED (PostgreSQL's write transactions, the Conn of a request): every
+    # statement sees the latest commits, so a fold committing between the backlog query and
+    # the rollup queries would move events from the one to the other (counted twice), or
+    # widen an edge hour's bucket checked as whole. The read is kept only when none of the
+    # backlog rows it read (edge hours whole) was folded before its end; else it runs again,
+    # and after a few such misses under the account's exclusive lock (no fold then commits).
+    for attempt in range(_ATTEMPTS + 1):
+        if attempt == _ATTEMPTS:
+            events_repo.lock_account(conn, account_id)
+        if found is not None:
+            found.whole.clear()
+            found.values.clear()
+        seen: list[Any] = []
+        out = _window_values(conn, account_id, aliases, items, specs, rids, found, assume, seen)
+        if not seen or set(seen) <= set(_backlog_rows(conn, account_id, aliases, items, rids, specs)):
+            return out
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_ATTEMPTS = 3
+
+
+def _snapshot_per_statement(conn: sa.Connection) -> bool:
+    """Whether each statement of this transaction sees its own snapshot (PostgreSQL's
+    READ COMMITTED: every transaction but engine.transaction's reads)."""
+    if conn.dialect.name != "postgresql" or not isinstance(conn, sa.Connection):
+        return False
+    return conn.get_execution_options().get("isolation_level") not in ("REPEATABLE READ", "SERIALIZABLE")
+
+
+def _window_values(
+    conn: sa.Connection,
+    account_id: str,
+    aliases: list[str],
+    items: Sequence[tuple[dict[str, Any], int, int]],
+    specs: list[MeterSpec],
+    rids: list[str | None],
+    found: EdgeMemo | None,
+    assume: EdgeMemo | None,
+    seen: list[Any] | None = None,
+) -> list[Decimal | None]:
+    # The backlog first, whole hours: read before the edge hours' spans are checked.
+    backlog_rows = _backlog_rows(conn, account_id, aliases, items, rids, specs)
+    if seen is not None:
+        seen += backlog_rows
     plans = read_plans(
         conn,
         account_id,
@@ -185,7 +232,7 @@ def window_values(
     edges: dict[int, list[tuple[int, str, str, Any]]] = {}
     for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, aliases, edge_parts):
         edges.setdefault(tag, []).append((ts, ref, alias, _data(data)))
-    _add_backlog(conn, account_id, aliases, items, rids, specs, plans, edges)
+    _add_backlog(backlog_rows, items, rids, specs, plans, edges)
     for tag, evs in edges.items():
         delta = compute(specs[tag], evs)
         for (_alias, level, _bucket, inst), acc in delta.accs.items():
@@ -237,28 +284,40 @@ def window_values(
     return out
 
 
-def _add_backlog(
+def _backlog_rows(
     conn: sa.Connection,
     account_id: str,
     aliases: Sequence[str],
     items: Sequence[tuple[dict[str, Any], int, int]],
     rids: Sequence[str | None],
     specs: Sequence[MeterSpec],
-    plans: Sequence[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]],
-    edges: dict[int, list[tuple[int, str, str, Any]]],
-) -> None:
-    """Add to `edges` each item's events not yet folded into its rollups (usage/backlog.py)
-    whose timestamp lies in its window but outside its raw ranges (those are read from the
-    stored events, backlog included). Items without rollups read only stored events."""
+) -> list[tuple[str, int, str, str, str | None]]:
+    """The backlog rows (usage/backlog.py) of the items with rollups, per event name over
+    the whole hours spanning their windows, sorted by ts."""
     spans: dict[str, tuple[int, int]] = {}
     for k, (_row, start, end) in enumerate(items):
         if rids[k] is not None and start < end:
             name = specs[k].event_name
-            a, b = spans.get(name, (start, end))
-            spans[name] = (min(a, start), max(b, end))
+            lo, hi = start - start % HOUR_US, end - (end - 1) % HOUR_US - 1 + HOUR_US
+            a, b = spans.get(name, (lo, hi))
+            spans[name] = (min(a, lo), max(b, hi))
     if not spans:
-        return
-    rows = backlog_repo.in_windows(conn, account_id, aliases, [(n, a, b) for n, (a, b) in sorted(spans.items())])
+        return []
+    return backlog_repo.in_windows(conn, account_id, aliases, [(n, a, b) for n, (a, b) in sorted(spans.items())])
+
+
+def _add_backlog(
+    rows: Sequence[tuple[str, int, str, str, str | None]],
+    items: Sequence[tuple[dict[str, Any], int, int]],
+    rids: Sequence[str | None],
+    specs: Sequence[MeterSpec],
+    plans: Sequence[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]],
+    edges: dict[int, list[tuple[int, str, str, Any]]],
+) -> None:
+    """Add to `edges` each item's events not yet folded into its rollups (`rows`, of
+    _backlog_rows) whose timestamp lies in its window but outside its raw ranges (those are
+    read from the stored events, backlog included). Items without rollups read only stored
+    events."""
     if not rows:
         return
     stamps = [r[1] for r in rows]
