@@ -11,7 +11,6 @@ recomputations (deletes, drop, a rebuild's start) take the exclusive one (lock_a
 so no merge interleaves with them.
 """
 
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -26,9 +25,9 @@ from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
 from meterline.meters.rollups import DAY_US, HOUR_US, Acc, compute, finalize, windows
 from meterline.meters.spec import MeterSpec, compile_meter
-from meterline.usage import backlog_repository as backlog_repo
 from meterline.usage import merge_repository as merges
 from meterline.usage import repository as repo
+from meterline.usage import unfolded
 
 _SPECS: dict[tuple[str, int, int], MeterSpec] = {}
 
@@ -170,7 +169,7 @@ def window_values(
     aliases = list(dict.fromkeys(aliases))
     specs = [spec_of(row) for row, _, _ in items]
     rids = [rollup_of(row) for row, _, _ in items]
-    if not _snapshot_per_statement(conn):
+    if not unfolded.snapshot_per_statement(conn):
         return _window_values(conn, account_id, aliases, items, specs, rids, found, assume)
     # READ COMMITTED (PostgreSQL's write transactions, the Conn of a request): every
     # statement sees the latest commits, so a fold committing between the backlog query and
@@ -186,20 +185,12 @@ def window_values(
             found.values.clear()
         seen: list[Any] = []
         out = _window_values(conn, account_id, aliases, items, specs, rids, found, assume, seen)
-        if not seen or set(seen) <= set(_backlog_rows(conn, account_id, aliases, items, rids, specs)):
+        if not seen or set(seen) <= set(unfolded.backlog_rows(conn, account_id, aliases, items, rids, specs)):
             return out
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 _ATTEMPTS = 3
-
-
-def _snapshot_per_statement(conn: sa.Connection) -> bool:
-    """Whether each statement of this transaction sees its own snapshot (PostgreSQL's
-    READ COMMITTED: every transaction but engine.transaction's reads)."""
-    if conn.dialect.name != "postgresql" or not isinstance(conn, sa.Connection):
-        return False
-    return conn.get_execution_options().get("isolation_level") not in ("REPEATABLE READ", "SERIALIZABLE")
 
 
 def _window_values(
@@ -214,7 +205,7 @@ def _window_values(
     seen: list[Any] | None = None,
 ) -> list[Decimal | None]:
     # The backlog first, whole hours: read before the edge hours' spans are checked.
-    backlog_rows = _backlog_rows(conn, account_id, aliases, items, rids, specs)
+    backlog_rows = unfolded.backlog_rows(conn, account_id, aliases, items, rids, specs)
     if seen is not None:
         seen += backlog_rows
     plans = read_plans(
@@ -232,7 +223,7 @@ def _window_values(
     edges: dict[int, list[tuple[int, str, str, Any]]] = {}
     for tag, ts, ref, alias, data in events_repo.in_ranges_many(conn, account_id, aliases, edge_parts):
         edges.setdefault(tag, []).append((ts, ref, alias, _data(data)))
-    _add_backlog(backlog_rows, items, rids, specs, plans, edges)
+    unfolded.add_backlog(backlog_rows, items, rids, specs, plans, edges)
     for tag, evs in edges.items():
         delta = compute(specs[tag], evs)
         for (_alias, level, _bucket, inst), acc in delta.accs.items():
@@ -282,53 +273,6 @@ def _window_values(
         else:
             out.append(finalize(spec.operator, per_instance[k], distinct[k]))
     return out
-
-
-def _backlog_rows(
-    conn: sa.Connection,
-    account_id: str,
-    aliases: Sequence[str],
-    items: Sequence[tuple[dict[str, Any], int, int]],
-    rids: Sequence[str | None],
-    specs: Sequence[MeterSpec],
-) -> list[tuple[str, int, str, str, str | None]]:
-    """The backlog rows (usage/backlog.py) of the items with rollups, per event name over
-    the whole hours spanning their windows, sorted by ts."""
-    spans: dict[str, tuple[int, int]] = {}
-    for k, (_row, start, end) in enumerate(items):
-        if rids[k] is not None and start < end:
-            name = specs[k].event_name
-            lo, hi = start - start % HOUR_US, end - (end - 1) % HOUR_US - 1 + HOUR_US
-            a, b = spans.get(name, (lo, hi))
-            spans[name] = (min(a, lo), max(b, hi))
-    if not spans:
-        return []
-    return backlog_repo.in_windows(conn, account_id, aliases, [(n, a, b) for n, (a, b) in sorted(spans.items())])
-
-
-def _add_backlog(
-    rows: Sequence[tuple[str, int, str, str, str | None]],
-    items: Sequence[tuple[dict[str, Any], int, int]],
-    rids: Sequence[str | None],
-    specs: Sequence[MeterSpec],
-    plans: Sequence[tuple[list[tuple[int, int]], list[tuple[int, int, int]]]],
-    edges: dict[int, list[tuple[int, str, str, Any]]],
-) -> None:
-    """Add to `edges` each item's events not yet folded into its rollups (`rows`, of
-    _backlog_rows) whose timestamp lies in its window but outside its raw ranges (those are
-    read from the stored events, backlog included). Items without rollups read only stored
-    events."""
-    if not rows:
-        return
-    stamps = [r[1] for r in rows]
-    for k, (_row, start, end) in enumerate(items):
-        if rids[k] is None or start >= end:
-            continue
-        name, raw = specs[k].event_name, plans[k][0]
-        for i in range(bisect_left(stamps, start), bisect_left(stamps, end)):
-            ev_name, ts, ref, alias, data = rows[i]
-            if ev_name == name and not any(a <= ts < b for a, b in raw):
-                edges.setdefault(k, []).append((ts, ref, alias, _data(data)))
 
 
 def _distinct_series(
