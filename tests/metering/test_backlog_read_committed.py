@@ -1,5 +1,5 @@
 """The rollup backlog read in PostgreSQL's READ COMMITTED transactions (invoice issuance,
-the Conn of a POST such as /v2/events/aggregation: every statement its own snapshot): a
+the Conn of a request, any transaction(db): every statement its own snapshot): a
 fold committing in the middle of the read must not count an event twice, nor let an edge
 hour be taken whole after a fold widened its bucket (usage.service.window_values reads
 again). PostgreSQL only: a SQLite write transaction holds the database lock, and no fold
@@ -47,11 +47,10 @@ def _exclusive_locks(conn: sa.Connection) -> int:
 def test_a_fold_during_a_read_in_a_write_transaction_is_exact(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """BUG (PostgreSQL): usage read in a write transaction, as invoice issuance does
-    (invoices.service._issue -> sources.cycle_usage) and POST /v2/events/aggregation (the
-    Conn of a POST): READ COMMITTED, every statement its own snapshot. A fold committing
-    between the read's backlog query and its rollup query moves the events from the one to
-    the other: they are counted in both."""
+    """Usage read in a write transaction, as invoice issuance does (invoices.service._issue
+    -> sources.cycle_usage), or in any request's Conn: READ COMMITTED, every statement its
+    own snapshot. A fold committing between the read's backlog query and its rollup query
+    moves the events from the one to the other (counted in both before the fix)."""
     events = [event(f"e{i}", ts=f"2026-01-{1 + i % 20:02d}T{i % 24:02d}:10:00Z", value=i) for i in range(40)]
     account_id, meter_id = stored_meter(db, meter_body("Sum"), events, fold=False)
     folded = _fold_midway(monkeypatch, db)
@@ -67,8 +66,9 @@ def test_a_fold_during_a_read_in_a_write_transaction_is_exact(
 def test_aggregation_endpoint_with_a_fold_midway_is_exact(
     api: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """BUG (PostgreSQL), over HTTP: POST /v2/events/aggregation reads a matching stored
-    meter's rollups plus the backlog in its POST transaction (READ COMMITTED)."""
+    """Over HTTP: POST /v2/events/aggregation reads a matching stored meter's rollups plus
+    the backlog (it counted them twice when it read in its POST's READ COMMITTED
+    transaction; it now reads in one REPEATABLE READ transaction, db.session.run_read)."""
     resp = api.post("/customers", json={"name": "Acme", "aliases": ["acme"]})
     assert resp.status_code == 200, resp.text
     create_meter(api, operator="Sum")

@@ -1,8 +1,10 @@
 """HTTP only: `POST /v2/events/aggregation` (the official client's v2_query_events_aggregation)."""
 
+from fastapi import Request
+
 from meterline.aggregation import service
 from meterline.aggregation.schemas import AggregationRequest, AggregationResponse
-from meterline.db.session import Conn
+from meterline.db.session import run_read
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.routing import JSONResp, make_router, ok
 
@@ -15,5 +17,8 @@ router = make_router(tags=["events v2"])
     response_model=AggregationResponse,
     summary="Aggregate events by inline meters and calendar groups (usage over time)",
 )
-def aggregate(body: AggregationRequest, conn: Conn, account: CurrentAccount) -> JSONResp:
-    return ok(service.query(conn, account_id=account.account_id, body=body))
+async def aggregate(request: Request, body: AggregationRequest, account: CurrentAccount) -> JSONResp:
+    # A read, though a POST: one read transaction (one snapshot on PostgreSQL, REPEATABLE
+    # READ), so its usage reads see the rollups and their backlog at one instant.
+    answer = await run_read(request, lambda conn: service.query(conn, account_id=account.account_id, body=body))
+    return ok(answer)
