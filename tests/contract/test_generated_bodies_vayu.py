@@ -62,10 +62,29 @@ LISTS = {
 }
 
 
+def _deduction_with_installments(obj: Any) -> bool:
+    """Whether a contract's product lines hold a FIXED_DEDUCTION or PERCENTAGE_DEDUCTION
+    pricing with a number of `installments` (an integer in the vendor's document)."""
+    if not isinstance(obj, dict):
+        return False
+    for group in obj.get("productGroups") or []:
+        for product in (group or {}).get("products") or []:
+            pricing = (product or {}).get("pricing") or {}
+            if pricing.get("type") in ("FIXED_DEDUCTION", "PERCENTAGE_DEDUCTION") and isinstance(
+                pricing.get("installments"), int
+            ):
+                return True
+    return False
+
+
 def _known_client_bug(exc: Exception, obj: Any) -> bool:
-    """The failures tolerated, all NameErrors inside vayu-py 0.3.11's own parsers (names it
-    never imports; docs/semantics.md): a plan with billingData.paymentTerm, a custom field
-    definition with integrationEntityType, a contract with a currency."""
+    """The failures tolerated, all inside vayu-py 0.3.11's own parsers (docs/semantics.md):
+    NameErrors (names it never imports) for a plan with billingData.paymentTerm, a custom
+    field definition with integrationEntityType, a contract with a currency; and a
+    TypeError for a deduction pricing with `installments` (its oneOf tries the
+    CONTRACT_TERMS model, whose `installments` is a list, and iterates the integer)."""
+    if isinstance(exc, TypeError) and "not iterable" in str(exc):
+        return _deduction_with_installments(obj)
     if not isinstance(exc, NameError) or not isinstance(obj, dict):
         return False
     if "PaymentTerm" in str(exc):
