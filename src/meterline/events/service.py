@@ -208,7 +208,7 @@ def _write(
         if planned is not None and not taken and planned[0] == usage_service.meter_keys(meters):
             usage_service.apply_plan(conn, planned[1])
         elif meters:
-            usage_service.apply_plan(conn, usage_service.plan_inserted(account_id, meters, _inserted(accepted)))
+            usage_service.on_inserted(conn, account_id, meters, _inserted(accepted))
     notify.anonymous_aliases(conn, account_id=account_id, aliases={e.alias for e in accepted}, day=batch.now)
     return {"validEvents": echo, "invalidEvents": invalid}
 

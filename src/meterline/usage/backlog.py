@@ -63,7 +63,7 @@ def _merge(conn: sa.Connection, rows: Sequence[repo.BacklogRow]) -> None:
         inserted = by_account[account_id]
         meters = usage_service.meter_rows_for(conn, account_id, {e[3] for e in inserted})
         if meters:
-            usage_service.apply_plan(conn, usage_service.plan_inserted(account_id, meters, inserted))
+            usage_service.on_inserted(conn, account_id, meters, inserted)
 
 
 # Accounts per fold transaction: each takes an advisory lock, and PostgreSQL's lock table

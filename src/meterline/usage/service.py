@@ -94,6 +94,16 @@ def apply_plan(conn: sa.Connection, plan: Plan) -> None:
     merges.execute_merges(conn, plan)
 
 
+def on_inserted(
+    conn: sa.Connection,
+    account_id: str,
+    meters: Sequence[dict[str, Any]],
+    inserted: Sequence[tuple[int, str, str, str, Any]],
+) -> None:
+    """Roll up newly stored events: (ts, ref, alias, name, data) for these meter rows."""
+    apply_plan(conn, plan_inserted(account_id, meters, inserted))
+
+
 def recompute_days(
     conn: sa.Connection, account_id: str, meter_row: dict[str, Any], alias_days: dict[str, set[int]]
 ) -> None:
