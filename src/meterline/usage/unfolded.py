@@ -32,7 +32,11 @@ def backlog_rows(
     specs: Sequence[MeterSpec],
 ) -> list[tuple[str, int, str, str, str | None]]:
     """The backlog rows (usage/backlog.py) of the items with rollups, per event name over
-    the whole hours spanning their windows, sorted by ts."""
+    the whole hours spanning their windows, sorted by ts. None asked on a backend whose
+    ingestion merges its own rollups (SQLite: its backlog stays empty, and this is every
+    consumption read's path)."""
+    if not backlog_repo.defers(conn):
+        return []
     spans: dict[str, tuple[int, int]] = {}
     for k, (_row, start, end) in enumerate(items):
         if rids[k] is not None and start < end:
