@@ -45,7 +45,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
 
-from bench import report
+from bench import metering, report
 from meterline.auth import service as auth_service
 from meterline.config import Settings
 from meterline.db.engine import create_database, transaction
@@ -302,14 +302,6 @@ def _pct(samples: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] * 1000
 
 
-def _fold(url: str) -> None:
-    db = create_database(url)
-    try:
-        backlog.fold_all(db, chunk=Settings.model_fields["fold_chunk_events"].default)
-    finally:
-        db.dispose()
-
-
 def measure(url: str, info: dict[str, Any], requests: int, warmup: int, *, hot_events: int = 0) -> dict[str, Any]:
     """p50/p99 of the consumption read of the target customer (?at= fixed), of the
     authenticated constant floor and of the floor plus an empty read, interleaved. With
@@ -330,7 +322,7 @@ def measure(url: str, info: dict[str, Any], requests: int, warmup: int, *, hot_e
         hot = f"/customers/products-consumptions/{info['hotCustomerId']}"
         if hot_events:
             _send_hot(c, headers, hot_events)
-            _fold(url)  # what the folder of a server with background jobs does within a second
+            metering.fold_rate(url)  # what the folder of a server with background jobs does
 
         def get(target: str) -> tuple[float, bytes]:
             t = time.perf_counter()
