@@ -4,7 +4,6 @@ SQLite too). Figures are the same before, during and after folding; deletes fold
 account first; a fold takes a bounded number of accounts (advisory locks) and gets to
 every account."""
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -18,14 +17,9 @@ from meterline.meters.schemas import MeterCreate
 from meterline.usage import backlog
 from meterline.usage.service import usage
 from tests.conftest import make_account
-from tests.metering.factories import backlog_everywhere, event, fold_backlog, meter_body, stored_meter
+from tests.metering.factories import event, fold_backlog, meter_body, stored_meter
 
-
-@pytest.fixture(autouse=True)
-def _deferred() -> Iterator[None]:
-    with backlog_everywhere():
-        yield
-
+pytestmark = pytest.mark.usefixtures("folder_everywhere")
 
 START = to_us(parse_instant("2026-01-01T00:00:00Z", param="t"))
 END = to_us(parse_instant("2026-02-01T00:00:00Z", param="t"))

@@ -3,7 +3,6 @@ usage read. A read transaction (REPEATABLE READ on PostgreSQL, SQLite's snapshot
 snapshot. Reads in PostgreSQL's READ COMMITTED write transactions:
 test_backlog_read_committed.py."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,17 +12,12 @@ from meterline.kit.times import parse_instant, to_us
 from meterline.usage import backlog, backlog_repository
 from meterline.usage import service as usage_service
 from tests.metering.factories import (
-    backlog_everywhere,
     event,
     meter_body,
     stored_meter,
 )
 
-
-@pytest.fixture(autouse=True)
-def _deferred() -> Iterator[None]:
-    with backlog_everywhere():
-        yield
+pytestmark = pytest.mark.usefixtures("folder_everywhere")
 
 
 def _us(text: str) -> int:

@@ -5,7 +5,6 @@ hour be taken whole after a fold widened its bucket (usage.service.window_values
 again). PostgreSQL only: a SQLite write transaction holds the database lock, and no fold
 commits meanwhile."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,12 +26,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(autouse=True)
-def _deferred() -> Iterator[None]:
-    from tests.metering.factories import backlog_everywhere
-
-    with backlog_everywhere():
-        yield
+pytestmark = pytest.mark.usefixtures("folder_everywhere")
 
 
 def _exclusive_locks(conn: sa.Connection) -> int:

@@ -5,7 +5,6 @@ exactly, and the rollups equal a recount from the stored events. Also: the set-w
 
 import random
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +26,7 @@ from meterline.usage import backlog
 from meterline.usage import merge_repository as usage_merges
 from meterline.usage import service as usage_service
 from tests.conftest import make_account
-from tests.metering.factories import backlog_everywhere, fold_backlog
+from tests.metering.factories import fold_backlog
 
 BASE = 1_767_571_200_000_000  # 2026-01-05T00:00:00Z
 DUPLICATE = "Event ref already exists."
@@ -109,14 +108,8 @@ def _event(ref: str, ts: int, alias: str, rnd: random.Random) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def folder_path() -> Iterator[None]:
-    """Ingestion leaves the rollups to the folder (PostgreSQL's path) on SQLite too."""
-    with backlog_everywhere():
-        yield
-
-
-def test_parallel_batches_of_one_account_stay_exact(db: Database, folder_path: None) -> None:
+@pytest.mark.usefixtures("folder_everywhere")
+def test_parallel_batches_of_one_account_stay_exact(db: Database) -> None:
     """Three writers send batches of one account at once, over the same aliases and hours
     in shuffled orders (the rows each merge touches overlap), refs overlapping between
     writers; a fourth deletes some refs of the previous round meanwhile (the exclusive lock)
