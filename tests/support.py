@@ -1,6 +1,10 @@
-"""Test helpers that are not fixtures: a real uvicorn server in a thread, free ports."""
+"""Test helpers that are not fixtures: a real uvicorn server in a thread, free ports, Debian
+packages installed when a test needs them."""
 
+import fcntl
 import logging
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -136,3 +140,24 @@ def collect_logs() -> Iterator[LogLines]:
         for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)
             lg.setLevel(level)
+
+
+def apt_install(package: str, path: str) -> None:
+    """Install Debian's `package` when `path` (one of its files) is missing: once per machine,
+    under one file lock for every test process, since two apt-get runs at once fail on apt's
+    own lock (exit 100). Fails the test when it cannot install (not root, no apt-get)."""
+    import pytest
+
+    with open("/tmp/meterline-apt.lock", "w") as lock:  # noqa: S108 - a machine-wide lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if Path(path).exists():
+            return
+        apt = shutil.which("apt-get")
+        if apt is None or os.geteuid() != 0:
+            pytest.fail(f"{path} is missing: install Debian's {package} (apt-get install {package}) as root")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        wait = [apt, "-o", "DPkg::Lock::Timeout=300"]  # and another apt of the machine's: waited for
+        install = [*wait, "install", "-y", "-q", package]
+        if subprocess.run(install, env=env, capture_output=True).returncode:
+            subprocess.run([*wait, "update", "-q"], env=env, capture_output=True, check=True)
+            subprocess.run(install, env=env, capture_output=True, check=True)

@@ -343,3 +343,40 @@ def test_the_job_leader_killed_is_replaced_within_one_interval(cluster: Cluster)
         rx.wait_for(2, timeout=30)
         time.sleep(2 * SCAN_SECONDS)
         assert [r.json["type"] for r in rx.received] == ["PingTest", "Overage"]
+
+
+def _cached_reads(client: httpx.Client) -> float:
+    """meterline_consumption_reads_total{outcome="cached"} of the process answering."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith('meterline_consumption_reads_total{outcome="cached"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_reads_on_one_server_see_every_batch_acknowledged_by_the_other(cluster: Cluster) -> None:
+    """Server 0 keeps answers (consumption/cache.py) while server 1 ingests and every
+    process's folder folds in the background: each read after a 2xx counts that batch, for
+    now and for a fixed instant, and repeated reads between batches are served cached."""
+    reader, writer = cluster.client(0), cluster.client(1)
+    meter = create_meter(writer, operator="Sum", event_name="tok", field="v")
+    pid = f.product(writer, name="Tokens", meter_id=meter["id"])
+    cust = f.customer(writer, "Reader", aliases=["rd"])
+    f.contract(writer, cust, startDate="2026-01-01T00:00:00Z", products=[f.usage_line(pid, units=10**9)])
+    url = f"/customers/products-consumptions/{cust}"
+    fixed = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}
+    before = _cached_reads(reader)
+    total = Decimal(0)
+    for b in range(12):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2))
+        batch = [
+            {"name": "tok", "timestamp": stamp, "customerAlias": "rd", "ref": f"b{b}-{i}", "data": {"v": b + i}}
+            for i in range(20)
+        ]
+        _post(writer, batch)
+        total += sum(Decimal(b + i) for i in range(20))
+        for params in ({}, {}, {}, fixed, fixed, fixed):  # one answer kept per customer: each instant in turn
+            resp = reader.get(url, params=params)
+            assert resp.status_code == 200, resp.text
+            assert Decimal(str(resp.json()["productsConsumptions"][0]["consumedAmount"])) == total
+        time.sleep(0.3 * (b % 3))  # folds land before, between or after the reads
+    assert _cached_reads(reader) > before

@@ -3,40 +3,34 @@ process and, on PostgreSQL, fetches them ahead in one round trip (consumption.se
 db.raw.prefetched), which also ends the transaction when the last prediction held (a miss
 then starts the read over). The prediction is never an answer: after definitions and data change
 through another server (its own app, pool and connections), every read equals a read
-with nothing predicted, on SQLite and PostgreSQL."""
+with nothing predicted, on SQLite and PostgreSQL. The reads right after each change go
+through the read cache (consumption/cache.py: on PostgreSQL the last answer, checked by a
+fingerprint); the others start with it empty, to compute and predict."""
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from meterline.app import create_app
-from meterline.config import Settings
-from meterline.consumption import service
-from meterline.db.engine import Database, create_database, transaction
+from meterline.consumption import cache, service
+from meterline.db.engine import Database, transaction
 from meterline.db.raw import Recorder, fetch, prefetched, recording
-from tests.conftest import Account, login
+from tests.conftest import Account
 from tests.contracts import factories as f
 from tests.metering.factories import create_meter, event, send
 
 AT = "2026-03-15T12:30:00Z"
 
 
-@pytest.fixture
-def other(settings: Settings, account: Account) -> Iterator[TestClient]:
-    """Another server on the same database: its own app, engine and connections."""
-    db = create_database(settings.database_url)
-    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as c:
-        c.headers["Authorization"] = f"Bearer {login(c, account.api_key)}"
-        yield c
-    db.dispose()
-
-
 def _read(api: TestClient, url: str) -> list[dict[str, Any]]:
     resp = api.get(url, params={"at": AT})
     assert resp.status_code == 200, resp.text
     return resp.json()["productsConsumptions"]  # type: ignore[no-any-return]
+
+
+def _computed(api: TestClient, url: str) -> list[dict[str, Any]]:
+    """_read with no cached answer to serve (consumption/cache.py): computed, predicted."""
+    cache.clear()
+    return _read(api, url)
 
 
 def _key(account: Account, url: str) -> tuple[str, str, str]:
@@ -51,7 +45,7 @@ def _predicted_equals_cold(api: TestClient, db: Database, account: Account, url:
     """The read with the prediction of the previous one, then with none: equal. On
     PostgreSQL, a second read with the same definitions runs every statement ahead, and the
     third also ends its transaction in that round trip. SQLite predicts nothing."""
-    warm, again = _read(api, url), _read(api, url)
+    warm, again = _computed(api, url), _computed(api, url)
     if db.is_sqlite:
         assert _key(account, url) not in service._SEEN
         assert warm == again == _read(api, url)
@@ -60,12 +54,12 @@ def _predicted_equals_cold(api: TestClient, db: Database, account: Account, url:
     assert ahead is not None  # the definitions did not change between the two: all predicted, all used
     assert (ahead.missed, ahead.rows) == (0, {}), (ahead.missed, list(ahead.rows))
     assert _seen(account, url).held
-    third = _read(api, url)
+    third = _computed(api, url)
     ahead = _seen(account, url).ahead
     assert ahead is not None and ahead.ended and not _seen(account, url).reran
     del service._SEEN[_key(account, url)]  # nothing to predict from
-    cold = _read(api, url)
-    assert warm == again == third == cold == _read(api, url)  # the last: predicted, and it held
+    cold = _computed(api, url)
+    assert warm == again == third == cold == _computed(api, url)  # the last: predicted, and it held
     assert _seen(account, url).held
     return cold
 

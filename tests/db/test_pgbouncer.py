@@ -10,7 +10,6 @@ PostgreSQL tests use) is not passed on by PgBouncer 1.18, so this test uses a fr
 database instead of a schema.
 """
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -33,16 +32,13 @@ from meterline.db.migrate import upgrade
 from tests.conftest import PG_ADMIN_URL, login, make_account
 from tests.contracts import factories as f
 from tests.metering.factories import create_meter, event, send
-from tests.support import free_port
+from tests.support import apt_install, free_port
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
 
 
 def _ensure_pgbouncer() -> None:
-    if not os.path.exists(PGBOUNCER):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-q", "pgbouncer"], check=True, capture_output=True, env=env)
+    apt_install("pgbouncer", PGBOUNCER)
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@
 - `Dashboard.shot(name)` writes test-artifacts/ui/<backend>/<name>.png (not committed).
 """
 
-import fcntl
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import Account
-from tests.support import LiveServer
+from tests.support import LiveServer, apt_install
 
 CHROMIUM = os.environ.get("METERLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
@@ -33,25 +30,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _install_chromium() -> None:
-    """apt-get install chromium, once per machine (a file lock serialises xdist workers)."""
-    with open("/tmp/meterline-chromium-install.lock", "w") as lock:  # noqa: S108 - a machine-wide lock
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if Path(CHROMIUM).exists():
-            return
-        apt = shutil.which("apt-get")
-        if apt is None or os.geteuid() != 0:
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) as root")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True).returncode:
-            subprocess.run([apt, "update", "-q"], env=env, capture_output=True, check=True)
-            subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True, check=True)
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        _install_chromium()
+    apt_install("chromium", CHROMIUM)
     return CHROMIUM
 
 

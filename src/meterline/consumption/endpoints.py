@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
-from meterline.consumption import service
+from meterline.consumption import cache, service
 from meterline.consumption.schemas import ProductConsumptionResponse, ProductsConsumptionsResponse
-from meterline.db.session import run_read
+from meterline.db.session import run_db, run_read
 from meterline.kit.auth import CurrentAccount
 from meterline.kit.errors import BadRequest
 from meterline.kit.ids import ID_PATTERN
@@ -33,9 +33,11 @@ def _at(at: str | None) -> int:
 )
 async def by_customer(request: Request, customerId: Id, account: CurrentAccount, at: At = None) -> JSONResp:
     at_us, customer_id = _at(at), customerId.lower()
-    entries = await run_read(
+    entries = await run_db(
         request,
-        lambda conn: service.for_customer(conn, account_id=account.account_id, customer_id=customer_id, at_us=at_us),
+        lambda db: cache.for_customer(
+            db, account_id=account.account_id, customer_id=customer_id, at_us=at_us, now=at is None
+        ),
         small=True,
     )
     return ok({"productsConsumptions": entries})
@@ -49,9 +51,9 @@ async def by_customer(request: Request, customerId: Id, account: CurrentAccount,
 )
 async def by_alias(request: Request, alias: str, account: CurrentAccount, at: At = None) -> JSONResp:
     at_us = _at(at)
-    entries = await run_read(
+    entries = await run_db(
         request,
-        lambda conn: service.for_alias(conn, account_id=account.account_id, alias=alias, at_us=at_us),
+        lambda db: cache.for_alias(db, account_id=account.account_id, alias=alias, at_us=at_us, now=at is None),
         small=True,
     )
     return ok({"productsConsumptions": entries})

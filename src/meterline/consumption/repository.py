@@ -4,6 +4,7 @@ Every query filters on account_id."""
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -59,3 +60,64 @@ def balance(conn: sa.Connection, account_id: str, customer_id: str) -> Decimal:
     """The customer's credit balance (0 without a ledger)."""
     rows = fetch(conn, _BALANCE, (account_id, customer_id))
     return Decimal(rows[0][0]) if rows else Decimal(0)
+
+
+# What a customer's products-consumptions read is computed from, as one row (PostgreSQL;
+# consumption/cache.py): per definition table the xmin of each row the read may use (any
+# INSERT, UPDATE or DELETE of a row changes that list: a new row version carries the id of
+# a transaction that committed after the snapshot the list was taken in, never one of the
+# list's), each alias's fold generation (usage_generations) and its rows waiting in the
+# backlog (every new event is there until a fold, and a fold raises the generation).
+def _versions(table: str, where: str) -> str:
+    return f"(SELECT string_agg(xmin::text, ',') FROM {table} WHERE {where})"
+
+
+_AL = "WITH al AS (SELECT alias FROM customer_aliases WHERE account_id = ? AND customer_id = ?) "
+_VERSIONS = (
+    _AL
+    + "SELECT "
+    + ", ".join(
+        [
+            _versions("customers", "account_id = ? AND id = ?"),
+            _versions("customer_aliases", "account_id = ? AND customer_id = ?"),
+            _versions("contracts", "account_id = ? AND customer_id = ?"),
+            _versions("catalog_products", "account_id = ?"),
+            _versions("meters", "account_id = ?"),
+            _versions("measurements", "account_id = ? AND customer_id = ? AND day_us >= ?"),
+            _versions("credit_balances", "account_id = ? AND customer_id = ?"),
+            "(SELECT coalesce(sum(gen), 0) || '/' || count(*) FROM usage_generations "
+            "WHERE account_id = ? AND alias IN (SELECT alias FROM al))",
+            "(SELECT count(*) FROM rollup_backlog WHERE account_id = ? AND alias IN (SELECT alias FROM al))",
+        ]
+    )
+)
+# The instants after `?` at which time alone changes the answer: the next contract start,
+# the customer's first stored event and first measurement day (read once, when filling).
+_NEXT = (
+    _AL
+    + "SELECT (SELECT min(start_us) FROM contracts WHERE account_id = ? AND customer_id = ? "
+    "AND deleted_at IS NULL AND start_us > ?), "
+    "(SELECT ts FROM events WHERE account_id = ? AND ts >= ? AND customer_alias IN (SELECT alias FROM al) "
+    "ORDER BY ts LIMIT 1), "
+    "(SELECT min(day_us) FROM measurements WHERE account_id = ? AND customer_id = ? AND day_us >= ?)"
+)
+
+
+def fingerprints(conn: sa.Connection) -> bool:
+    """Whether this backend has row versions to fingerprint (PostgreSQL's xmin; not SQLite)."""
+    return conn.dialect.name == "postgresql"
+
+
+def fingerprint(conn: sa.Connection, account_id: str, customer_id: str, *, since_us: int) -> tuple[Any, ...]:
+    """The versions of what the customer's read is computed from (PostgreSQL), one
+    statement: equal at two snapshots, the read answers the same at any instant before the
+    first of next_changes. `since_us`: measurements dated from this day on."""
+    a, c = account_id, customer_id
+    return tuple(fetch(conn, _VERSIONS, (a, c, a, c, a, c, a, c, a, a, a, c, since_us, a, c, a, a))[0])
+
+
+def next_changes(conn: sa.Connection, account_id: str, customer_id: str, after_us: int) -> list[int | None]:
+    """[the first contract start after after_us, the first event of the customer's aliases
+    at or after it, the first measurement day at or after it] (None: none)."""
+    a, c, t = account_id, customer_id, after_us
+    return list(fetch(conn, _NEXT, (a, c, a, c, t, a, t, a, c, t))[0])

@@ -296,28 +296,30 @@ def for_customer(conn: sa.Connection, *, account_id: str, customer_id: str, at_u
     """The products consumptions of a customer at at_us (the seed's read). On PostgreSQL its
     statements are predicted from the customer's previous read in this process and fetched
     in one round trip (_Seen); exact whatever the prediction."""
-    return _read(conn, (account_id, "id", customer_id), at_us, customer_id=customer_id)
+    return read_seen(conn, (account_id, "id", customer_id), at_us, customer_id=customer_id)[1]
 
 
 def for_alias(conn: sa.Connection, *, account_id: str, alias: str, at_us: int) -> list[dict[str, Any]]:
     """for_customer of the live customer holding this alias (NotFound when none does)."""
-    return _read(conn, (account_id, "alias", alias), at_us, alias=alias)
+    return read_seen(conn, (account_id, "alias", alias), at_us, alias=alias)[1]
 
 
-def _read(
+def read_seen(
     conn: sa.Connection,
     key: tuple[str, str, str],
     at_us: int,
     *,
     customer_id: str | None = None,
     alias: str | None = None,
-) -> list[dict[str, Any]]:
-    """A customer's read with its statements fetched ahead, as its last read predicts them.
-    When that prediction held entirely, this one's round trip also ends the transaction; if
-    it then misses a statement, the read starts over in a new transaction, unpredicted."""
+) -> tuple["_Seen", list[dict[str, Any]]]:
+    """A customer's read (key: account id, "id" or "alias", its value) with its statements
+    fetched ahead, as its last read predicts them, and what it used (_Seen: its lines, and
+    `reran` when it did not run in the caller's transaction). When that prediction held
+    entirely, this one's round trip also ends the transaction; if it then misses a
+    statement, the read starts over in a new transaction, unpredicted."""
     account_id = key[0]
     if conn.dialect.name == "sqlite":  # no round trip to save: nothing predicted
-        return _read_once(conn, account_id, at_us, customer_id, alias)[1]
+        return _read_once(conn, account_id, at_us, customer_id, alias)
     last = _SEEN.get(key)
     statements = _predicted(conn, account_id, at_us, last, alias)
     end = last is not None and last.held
@@ -330,7 +332,7 @@ def _read(
         seen.reran = True
     seen.ahead = ahead
     _remember(key, seen)
-    return out
+    return seen, out
 
 
 def _read_once(

@@ -246,3 +246,23 @@ def transaction(db: Database, *, write: bool = True) -> Iterator[sa.Connection]:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def small_read(db: Database) -> Iterator[sa.Connection]:
+    """A read of a few indexed rows (one customer's consumption): on SQLite the thread's kept
+    connection (Database.read_snapshot), else a REPEATABLE READ transaction (transaction)."""
+    if db.is_sqlite:
+        with db.read_snapshot() as conn:
+            yield conn
+    else:
+        with transaction(db, write=False) as conn:
+            yield conn
+
+
+@contextmanager
+def single_statements(db: Database) -> Iterator[sa.Connection]:
+    """A connection in autocommit: each statement runs alone, in a snapshot of its own, with
+    no BEGIN or COMMIT round trip (a one-statement check, consumption/cache.py)."""
+    with db.engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")

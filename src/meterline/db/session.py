@@ -59,3 +59,13 @@ async def run_read(request: Request, work: Callable[[sa.Connection], T], *, smal
         with db.read_snapshot() as conn:
             return work(conn)
     return await run_in_threadpool(_run)
+
+
+async def run_db(request: Request, work: Callable[[Database], T], *, small: bool = False) -> T:
+    """run_read for work that opens its own transactions on the app's Database (a read served
+    from a cache after a one-statement check, consumption/cache.py): one worker-thread hop;
+    with `small` on SQLite, none (as run_read)."""
+    db: Database = request.app.state.db
+    if small and db.is_sqlite:
+        return work(db)
+    return await run_in_threadpool(work, db)

@@ -49,8 +49,14 @@ JOB_SECONDS = Histogram(
     "meterline_job_duration_seconds", "Background job round duration (s), by job", ["job"],
     buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0), registry=None,
 )
+CONSUMPTION_READS = Counter(
+    "meterline_consumption_reads",
+    "Products-consumptions reads of one customer, by how they were answered (cached: served again after "
+    "its fingerprint held; stale: a cached answer's fingerprint changed, computed again; computed)",
+    ["outcome"], registry=None,
+)
 RECORDED: tuple[Collector, ...] = (REQUESTS, REQUEST_SECONDS, EVENTS, INGEST_SECONDS, RATE_LIMITED, JOB_RUNS,
-                                   JOB_SECONDS)
+                                   JOB_SECONDS, CONSUMPTION_READS)
 
 UNMATCHED = "<unmatched>"  # the route label of requests no route matched (no raw paths: bounded labels)
 
@@ -106,6 +112,18 @@ def events_counted(accepted: int, invalid: int, duplicate: int) -> None:
             EVENTS.labels("invalid").inc(invalid)
         if duplicate:
             EVENTS.labels("duplicate").inc(duplicate)
+
+
+_READS: dict[str, Any] = {}  # children made at first use (after the multiprocess directory is set)
+
+
+def consumption_read(outcome: str) -> None:
+    """One products-consumptions read: "cached", "stale" or "computed" (consumption/cache.py)."""
+    if enabled:
+        child = _READS.get(outcome)
+        if child is None:
+            child = _READS[outcome] = CONSUMPTION_READS.labels(outcome)
+        child.inc()
 
 
 def rate_limited() -> None:

@@ -64,6 +64,9 @@ def _merge(conn: sa.Connection, rows: Sequence[repo.BacklogRow]) -> None:
         meters = usage_service.meter_rows_for(conn, account_id, {e[3] for e in inserted})
         if meters:
             usage_service.on_inserted(conn, account_id, meters, inserted)
+    # Last, in key order: a read cache validated by these generations (consumption/cache.py)
+    # sees this fold as a change, even when the backlog's row count ends where it was.
+    repo.bump_generations(conn, [(r[0], r[1]) for r in rows])
 
 
 # Accounts per fold transaction: each takes an advisory lock, and PostgreSQL's lock table

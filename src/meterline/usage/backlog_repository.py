@@ -82,6 +82,34 @@ def take(conn: sa.Connection, accounts: Sequence[str], limit: int | None) -> lis
     return sorted(tuple(r) for r in rows)
 
 
+_BUMP = (
+    "INSERT INTO usage_generations (account_id, alias, gen) VALUES (?, ?, 1) "
+    "ON CONFLICT (account_id, alias) DO UPDATE SET gen = usage_generations.gen + 1"
+)
+_BUMP_PG = (
+    "INSERT INTO usage_generations (account_id, alias, gen) SELECT u.a, u.l, 1 "
+    "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(a, l, o) ORDER BY u.o "
+    "ON CONFLICT (account_id, alias) DO UPDATE SET gen = usage_generations.gen + 1"
+)
+
+
+def bump_generations(conn: sa.Connection, pairs: Sequence[tuple[str, str]]) -> None:
+    """Raise the generation of these (account_id, alias)s by one (migration 0017): in every
+    transaction that changes their folded usage. Rows are taken in sorted order, and callers
+    do it last (or under the account's exclusive lock), so bumpers never wait in a cycle."""
+    keys = sorted(set(pairs))
+    if not keys:
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(_BUMP_PG, ([a for a, _ in keys], [alias for _, alias in keys]))
+        else:
+            cursor.executemany(_BUMP, keys)
+    finally:
+        cursor.close()
+
+
 def in_windows(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[tuple[str, int, int]]
 ) -> list[tuple[str, int, str, str, str | None]]:

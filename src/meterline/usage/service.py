@@ -25,6 +25,7 @@ from meterline.meters import repository as meters_repo
 from meterline.meters.aggregation import ZERO
 from meterline.meters.rollups import DAY_US, HOUR_US, Acc, compute, finalize, windows
 from meterline.meters.spec import MeterSpec, compile_meter
+from meterline.usage import backlog_repository as backlog_repo
 from meterline.usage import merge_repository as merges
 from meterline.usage import repository as repo
 from meterline.usage import unfolded
@@ -125,6 +126,9 @@ def on_deleted(conn: sa.Connection, account_id: str, deleted: Sequence[dict[str,
     """After deleting event rows (dicts with name, customer_alias, ts): fix their buckets."""
     if not deleted:
         return
+    # Under the account's exclusive lock (events.service.delete_by_refs): no folder bumps
+    # these rows meanwhile. Every alias counts, whether or not a live rollup covers it.
+    backlog_repo.bump_generations(conn, [(account_id, e["customer_alias"]) for e in deleted])
     names = sorted({e["name"] for e in deleted})
     for meter_row in meters_repo.live_for_event_names(conn, account_id, names):
         alias_days: dict[str, set[int]] = {}

@@ -78,6 +78,18 @@ rollup_backlog = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# One row per alias whose folded usage ever changed: `gen` rises in every transaction that
+# folds its backlog or recomputes its buckets (migration 0017; read by consumption/cache.py).
+usage_generations = sa.Table(
+    "usage_generations",
+    metadata,
+    sa.Column("account_id", sa.String(24), nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("gen", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("account_id", "alias"),
+    sqlite_with_rowid=False,
+)
+
 # Pre-aggregated state of one meter per (alias, level, bucket, instance). level 0 = hour
 # buckets, level 1 = day buckets (both aligned on the Unix epoch, UTC); `instance` is the
 # canonical JSON text of data[instanceKey] ("" when the event has none). Decimals as text.

@@ -1,0 +1,188 @@
+"""The products-consumptions read cache (consumption/cache.py): on PostgreSQL a customer's
+answer is served again only while one statement finds its fingerprint unchanged and the
+instant asked for is one it holds at; every change made through another server (its own
+app, pool and connections) shows at once. SQLite computes every read. Reads are compared
+with the figures the events give, and counted by outcome (meterline_consumption_reads)."""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from meterline.consumption import cache
+from meterline.db.engine import Database
+from meterline.kit import metrics
+from tests.conftest import Account
+from tests.contracts import factories as f
+from tests.metering.factories import create_meter, event, fold_backlog, send
+
+AT = "2026-03-15T12:30:00Z"
+
+
+def _outcomes() -> dict[str, float]:
+    return {
+        s.labels["outcome"]: s.value
+        for m in metrics.CONSUMPTION_READS.collect()
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+
+
+def _read(api: TestClient, url: str, at: str | None = AT) -> tuple[dict[str, Any], str]:
+    """The read's consumed amounts by product, and how it was answered."""
+    before = _outcomes()
+    resp = api.get(url, params={} if at is None else {"at": at})
+    assert resp.status_code == 200, resp.text
+    after = _outcomes()
+    [how] = [k for k in after if after[k] != before.get(k, 0)]
+    return {e["productName"]: e["consumedAmount"] for e in resp.json()["productsConsumptions"]}, how
+
+
+def _setup(api: TestClient, *, start: str = "2026-01-01T00:00:00Z", **contract: Any) -> tuple[str, dict[str, str]]:
+    cid = f.customer(api, aliases=["acme"])
+    tokens = create_meter(api, operator="Sum", event_name="tokens")
+    users = create_meter(api, operator="Distinct", event_name="users", field="user")
+    products = {
+        "Tokens": f.product(api, name="Tokens", meter_id=tokens["id"]),
+        "Users": f.product(api, name="Users", meter_id=users["id"]),
+        "tokens_meter": tokens["id"],
+    }
+    lines = [f.usage_line(products["Tokens"], units=100), f.usage_line(products["Users"], units=5)]
+    f.contract(api, cid, startDate=start, products=lines, **contract)
+    return cid, products
+
+
+def _cached(db: Database) -> str:
+    """How a repeated read is answered on this backend."""
+    return "computed" if db.is_sqlite else "cached"
+
+
+def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient, db: Database) -> None:
+    cid, products = _setup(api)
+    send(api, [event("t1", ts="2026-03-02T00:00:00Z", name="tokens", value=4)])
+    url = f"/customers/products-consumptions/{cid}"
+    alias_url = "/customers/products-consumptions/alias/acme"
+    cache.clear()
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "computed")
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, _cached(db))
+    assert _read(api, alias_url) == ({"Tokens": 4, "Users": 0}, "computed")
+    assert _read(api, alias_url) == ({"Tokens": 4, "Users": 0}, _cached(db))
+    # Another instant is another answer: computed, and kept instead (one per customer) once
+    # computed in the snapshot of its fingerprint (a read predicted from the other instant's
+    # statements starts over in a new transaction: not kept).
+    for at, tokens in (("2026-03-01T00:00:00Z", 0), (AT, 4)):
+        answers = [_read(api, url, at=at) for _ in range(3)]
+        assert {a[0]["Tokens"] for a in answers} == {tokens}
+        assert answers[0][1] == "computed" and answers[2][1] == _cached(db)
+
+    # The backlog folded meanwhile, and one more event stored and folded: the backlog's count
+    # is what it was when the answer was computed; the alias's generation is not.
+    fold_backlog(db)
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "computed" if db.is_sqlite else "stale")
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, _cached(db))
+    send(other, [event("t2", ts="2026-03-03T00:00:00Z", name="tokens", value=5)])
+    fold_backlog(db)
+    assert _read(api, url) == ({"Tokens": 9, "Users": 0}, "computed" if db.is_sqlite else "stale")
+
+    changes = [
+        # a definition of each kind the read uses, through the other server
+        (lambda: other.post("/credits/grant", json={"customerId": cid, "creditAmount": 5}), {"Tokens": 9, "Users": 0}),
+        (
+            lambda: other.post(
+                "/measurements",
+                json={
+                    "customerId": cid,
+                    "meterId": products["tokens_meter"],
+                    "usageDate": {"year": 2026, "month": 3, "day": 9},
+                    "value": 2,
+                },
+            ),
+            {"Tokens": 11, "Users": 0},
+        ),
+        (lambda: other.post("/events/delete-by-refs", json={"refs": ["t1"]}), {"Tokens": 7, "Users": 0}),
+        (
+            lambda: other.put(f"/catalogProducts/{products['Users']}", json={"name": "People"}),
+            {"Tokens": 7, "People": 0},
+        ),
+        (lambda: other.delete(f"/catalogProducts/{products['Users']}"), {"Tokens": 7}),
+    ]
+    for change, expected in changes:
+        assert _read(api, url)[1] == _cached(db)
+        resp = change()
+        assert resp.status_code == 200, resp.text
+        assert _read(api, url) == (expected, "computed" if db.is_sqlite else "stale")
+
+    # The customer deleted elsewhere: not found, not served.
+    assert other.delete(f"/customers/{cid}").status_code == 200
+    assert api.get(url, params={"at": AT}).status_code == 404
+    assert api.get(alias_url, params={"at": AT}).status_code == 404
+
+
+def test_a_changed_meter_is_read_from_its_events(api: TestClient, other: TestClient, db: Database) -> None:
+    cid, products = _setup(api)
+    send(
+        api,
+        [
+            event("t1", ts="2026-03-02T00:00:00Z", name="tokens", value=4),
+            event("t2", ts="2026-03-02T01:00:00Z", name="tokens", value=6),
+        ],
+    )
+    url = f"/customers/products-consumptions/{cid}"
+    assert _read(api, url)[0] == {"Tokens": 10, "Users": 0}
+    assert _read(api, url)[1] == _cached(db)
+    body = {"name": "Tokens", "eventName": "tokens", "aggregationMethod": {"operator": "Count"}}
+    resp = other.put(f"/meters/{products['tokens_meter']}", json=body)
+    assert resp.status_code == 200, resp.text
+    assert _read(api, url)[0] == {"Tokens": 2, "Users": 0}
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _until(instant: float) -> None:
+    time.sleep(max(0.0, instant - time.time()) + 0.05)
+
+
+def test_reads_of_now_follow_the_clock(api: TestClient, db: Database) -> None:
+    """An answer for "now" is served only before the first instant time alone changes it:
+    an event dated in the future, a contract's end, a contract's start."""
+    t0 = time.time()
+    soon, later = t0 + 1.5, t0 + 3.0
+    cid, _ = _setup(api, start=_iso(t0 - 86_400), endDate=_iso(later))
+    send(
+        api,
+        [event("now", ts=_iso(t0 - 1), name="tokens", value=1), event("f", ts=_iso(soon), name="tokens", value=2)],
+    )
+    url = f"/customers/products-consumptions/{cid}"
+    assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, "computed")
+    assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, _cached(db))
+    _until(soon)  # the future-dated event counts from now on
+    assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, "computed")
+    assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, _cached(db))
+    # A second contract starting soon: its line appears at its start.
+    f.contract(api, cid, startDate=_iso(later + 1.0), products=[f.usage_line(None)])
+    assert _read(api, url, at=None)[0] == {"Tokens": 3, "Users": 0}
+    _until(later)  # the first contract ends: no line in force
+    assert _read(api, url, at=None) == ({}, "computed")
+    assert _read(api, url, at=None) == ({}, _cached(db))
+
+
+def test_reads_of_now_see_a_contract_start(api: TestClient, db: Database) -> None:
+    t0 = time.time()
+    start = t0 + 1.5
+    cid, _ = _setup(api, start=_iso(start))
+    url = f"/customers/products-consumptions/{cid}"
+    assert _read(api, url, at=None) == ({}, "computed")
+    assert _read(api, url, at=None) == ({}, _cached(db))
+    _until(start)
+    assert _read(api, url, at=None) == ({"Tokens": 0, "Users": 0}, "computed")
+
+
+def test_nothing_cached_on_sqlite(api: TestClient, db: Database, account: Account) -> None:
+    cid, _ = _setup(api)
+    url = f"/customers/products-consumptions/{cid}"
+    _read(api, url)
+    _read(api, url)
+    assert ((account.account_id, "id", cid) in cache._ENTRIES) is not db.is_sqlite
