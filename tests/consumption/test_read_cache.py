@@ -1,8 +1,9 @@
-"""The products-consumptions read cache (consumption/cache.py): on PostgreSQL a customer's
-answer is served again only while one statement finds its fingerprint unchanged and the
-instant asked for is one it holds at; every change made through another server (its own
-app, pool and connections) shows at once. SQLite computes every read. Reads are compared
-with the figures the events give, and counted by outcome (meterline_consumption_reads)."""
+"""The products-consumptions read cache (consumption/cache.py): a customer's answer is
+served again only while one statement finds its fingerprint unchanged (PostgreSQL: row
+versions, fold generations and backlog; SQLite: the reader's data_version) and the instant
+asked for is one it holds at; every change made through another server (its own app, pool
+and connections) shows at once, on both backends. Reads are compared with the figures the
+events give, and counted by outcome (meterline_consumption_reads)."""
 
 import time
 from datetime import UTC, datetime
@@ -53,11 +54,6 @@ def _setup(api: TestClient, *, start: str = "2026-01-01T00:00:00Z", **contract: 
     return cid, products
 
 
-def _cached(db: Database) -> str:
-    """How a repeated read is answered on this backend."""
-    return "computed" if db.is_sqlite else "cached"
-
-
 def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient, db: Database) -> None:
     cid, products = _setup(api)
     send(api, [event("t1", ts="2026-03-02T00:00:00Z", name="tokens", value=4)])
@@ -65,25 +61,25 @@ def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient
     alias_url = "/customers/products-consumptions/alias/acme"
     cache.clear()
     assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "computed")
-    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, _cached(db))
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "cached")
     assert _read(api, alias_url) == ({"Tokens": 4, "Users": 0}, "computed")
-    assert _read(api, alias_url) == ({"Tokens": 4, "Users": 0}, _cached(db))
+    assert _read(api, alias_url) == ({"Tokens": 4, "Users": 0}, "cached")
     # Another instant is another answer: computed, and kept instead (one per customer) once
     # computed in the snapshot of its fingerprint (a read predicted from the other instant's
     # statements starts over in a new transaction: not kept).
     for at, tokens in (("2026-03-01T00:00:00Z", 0), (AT, 4)):
         answers = [_read(api, url, at=at) for _ in range(3)]
         assert {a[0]["Tokens"] for a in answers} == {tokens}
-        assert answers[0][1] == "computed" and answers[2][1] == _cached(db)
+        assert answers[0][1] == "computed" and answers[2][1] == "cached"
 
     # The backlog folded meanwhile, and one more event stored and folded: the backlog's count
     # is what it was when the answer was computed; the alias's generation is not.
-    fold_backlog(db)
-    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "computed" if db.is_sqlite else "stale")
-    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, _cached(db))
+    fold_backlog(db)  # SQLite: nothing to fold (its ingestion merged), nothing written
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "cached" if db.is_sqlite else "stale")
+    assert _read(api, url) == ({"Tokens": 4, "Users": 0}, "cached")
     send(other, [event("t2", ts="2026-03-03T00:00:00Z", name="tokens", value=5)])
     fold_backlog(db)
-    assert _read(api, url) == ({"Tokens": 9, "Users": 0}, "computed" if db.is_sqlite else "stale")
+    assert _read(api, url) == ({"Tokens": 9, "Users": 0}, "stale")
 
     changes = [
         # a definition of each kind the read uses, through the other server
@@ -108,10 +104,10 @@ def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient
         (lambda: other.delete(f"/catalogProducts/{products['Users']}"), {"Tokens": 7}),
     ]
     for change, expected in changes:
-        assert _read(api, url)[1] == _cached(db)
+        assert _read(api, url)[1] == "cached"
         resp = change()
         assert resp.status_code == 200, resp.text
-        assert _read(api, url) == (expected, "computed" if db.is_sqlite else "stale")
+        assert _read(api, url) == (expected, "stale")
 
     # The customer deleted elsewhere: not found, not served.
     assert other.delete(f"/customers/{cid}").status_code == 200
@@ -130,7 +126,7 @@ def test_a_changed_meter_is_read_from_its_events(api: TestClient, other: TestCli
     )
     url = f"/customers/products-consumptions/{cid}"
     assert _read(api, url)[0] == {"Tokens": 10, "Users": 0}
-    assert _read(api, url)[1] == _cached(db)
+    assert _read(api, url)[1] == "cached"
     body = {"name": "Tokens", "eventName": "tokens", "aggregationMethod": {"operator": "Count"}}
     resp = other.put(f"/meters/{products['tokens_meter']}", json=body)
     assert resp.status_code == 200, resp.text
@@ -157,16 +153,16 @@ def test_reads_of_now_follow_the_clock(api: TestClient, db: Database) -> None:
     )
     url = f"/customers/products-consumptions/{cid}"
     assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, "computed")
-    assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, _cached(db))
+    assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, "cached")
     _until(soon)  # the future-dated event counts from now on
     assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, "computed")
-    assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, _cached(db))
+    assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, "cached")
     # A second contract starting soon: its line appears at its start.
     f.contract(api, cid, startDate=_iso(later + 1.0), products=[f.usage_line(None)])
     assert _read(api, url, at=None)[0] == {"Tokens": 3, "Users": 0}
     _until(later)  # the first contract ends: no line in force
     assert _read(api, url, at=None) == ({}, "computed")
-    assert _read(api, url, at=None) == ({}, _cached(db))
+    assert _read(api, url, at=None) == ({}, "cached")
 
 
 def test_reads_of_now_see_a_contract_start(api: TestClient, db: Database) -> None:
@@ -175,14 +171,23 @@ def test_reads_of_now_see_a_contract_start(api: TestClient, db: Database) -> Non
     cid, _ = _setup(api, start=_iso(start))
     url = f"/customers/products-consumptions/{cid}"
     assert _read(api, url, at=None) == ({}, "computed")
-    assert _read(api, url, at=None) == ({}, _cached(db))
+    assert _read(api, url, at=None) == ({}, "cached")
     _until(start)
     assert _read(api, url, at=None) == ({"Tokens": 0, "Users": 0}, "computed")
 
 
-def test_nothing_cached_on_sqlite(api: TestClient, db: Database, account: Account) -> None:
+def test_what_invalidates_is_per_customer_on_postgresql_per_database_on_sqlite(
+    api: TestClient, other: TestClient, db: Database, account: Account
+) -> None:
+    """PostgreSQL fingerprints the customer's own rows (and the account's catalog and
+    meters): another customer's events leave its answer served. SQLite's data_version
+    counts every commit to the file: any write elsewhere makes it computed again."""
     cid, _ = _setup(api)
+    f.customer(api, "Else", aliases=["else"])
     url = f"/customers/products-consumptions/{cid}"
-    _read(api, url)
-    _read(api, url)
-    assert ((account.account_id, "id", cid) in cache._ENTRIES) is not db.is_sqlite
+    assert _read(api, url)[1] == "computed"
+    assert _read(api, url)[1] == "cached"
+    assert (account.account_id, "id", cid) in cache._ENTRIES
+    send(other, [event("e1", ts="2026-03-02T00:00:00Z", name="tokens", alias="else", value=4)])
+    fold_backlog(db)
+    assert _read(api, url) == ({"Tokens": 0, "Users": 0}, "stale" if db.is_sqlite else "cached")

@@ -1,28 +1,31 @@
-"""The products-consumptions read cache (PostgreSQL): a customer's last answer, served again
-after one statement shows that nothing it was computed from has changed.
+"""The products-consumptions read cache: a customer's last answer, served again after one
+statement shows that nothing it was computed from has changed.
 
 Why: on PostgreSQL the read costs a pipelined round trip of about a dozen statements plus
-the Python that combines them (~3.6x the server's constant endpoint, BENCHMARKS.md); a
-billing client asks for the same customer again and again between its writes.
+the Python that combines them (~3.6x the server's constant endpoint, BENCHMARKS.md); on
+SQLite ~1.7x. A billing client asks for the same customer again and again between writes.
 
 Exact, never a source of stale figures:
-- The answer is computed in one REPEATABLE READ snapshot whose first statement takes the
-  customer's fingerprint (consumption.repository.fingerprint): the versions (xmin, ctid) of
-  every definition row the read uses (customer, aliases, contracts, catalog, meters,
-  measurements from the windows' start, credit balance), each alias's fold generation and
-  its count of backlog rows (any stored event is in the backlog until a fold, and every
-  fold or delete raises the generation: usage.backlog_repository.bump_generations).
-- A later request takes the fingerprint again (one statement, autocommit) with the same
-  parameters; only when it is equal is the answer served, for an instant the cached answer
-  also holds at: the same `?at=`, or, for a read of now, an instant before the first
-  moment time alone changes it (a usage window's end, the next contract start, the first
-  stored event or measurement day after the instant it was computed at).
+- The answer is computed in one snapshot (PostgreSQL REPEATABLE READ, a SQLite read
+  transaction) that also takes the customer's fingerprint (repository.fingerprint).
+  PostgreSQL: the versions (xmin) of every definition row the read uses (customer,
+  aliases, contracts, catalog, meters, measurements from the windows' start, credit
+  balance), each alias's fold generation and its count of backlog rows (any stored event
+  is in the backlog until a fold, and every fold or delete raises the generation:
+  usage.backlog_repository.bump_generations). SQLite: the kept read connection's
+  `PRAGMA data_version`, which changes with any commit of any other connection (coarser:
+  any write to the file counts).
+- A later request takes the fingerprint again (one statement: PostgreSQL autocommit, no
+  BEGIN or COMMIT round trip) with the same parameters; only when it is equal is the
+  answer served, and only for an instant the cached answer also holds at: the same
+  `?at=`, or, for a read of now, an instant before the first moment time alone changes it
+  (a usage window's end, the next contract start, the first stored event or measurement
+  day after the instant it was computed at: repository.next_changes, in the snapshot).
 - A read whose prediction missed after its transaction had ended runs again in a new one
   (service.read_seen): its answer is not kept (another snapshot than the fingerprint's),
   nor one whose lines start before the day measurements were fingerprinted from (the next
   one starts from there).
-SQLite has no row versions (repository.fingerprints): there every read is computed, as a
-SQLite read already costs less than twice the constant endpoint.
+One answer per customer id or alias and process, 4,096 at most.
 """
 
 from collections.abc import Callable
@@ -31,7 +34,7 @@ from typing import Any
 
 from meterline.consumption import repository as repo
 from meterline.consumption import service
-from meterline.db.engine import Database, single_statements, small_read
+from meterline.db.engine import Database, quick_check, small_read
 from meterline.kit import metrics
 
 # For a read with ?at= (not "now"): no instant after it matters (the answer serves that
@@ -62,14 +65,14 @@ _SINCE: dict[Key, int] = {}  # per key, the windows' earliest start at its last 
 
 
 def for_customer(db: Database, *, account_id: str, customer_id: str, at_us: int, now: bool) -> list[dict[str, Any]]:
-    """service.for_customer, served from the cache when it holds (PostgreSQL). `now`: the
-    request named no instant (at_us is the clock's)."""
+    """service.for_customer, served from the cache when it holds. `now`: the request named
+    no instant (at_us is the clock's)."""
     key = (account_id, "id", customer_id)
     return _read(db, key, at_us, now, lambda conn: customer_id)
 
 
 def for_alias(db: Database, *, account_id: str, alias: str, at_us: int, now: bool) -> list[dict[str, Any]]:
-    """service.for_alias, served from the cache when it holds (PostgreSQL)."""
+    """service.for_alias, served from the cache when it holds."""
     key = (account_id, "alias", alias)
     return _read(db, key, at_us, now, lambda conn: repo.customer_of_alias(conn, account_id, alias))
 
@@ -80,7 +83,7 @@ def _read(db: Database, key: Key, at_us: int, now: bool, holder: Callable[[Any],
     alias = value if kind == "alias" else None
     entry = _ENTRIES.get(key)
     if entry is not None and entry.covers(at_us, now):
-        with single_statements(db) as conn:
+        with quick_check(db) as conn:
             mark = repo.fingerprint(conn, account_id, entry.customer_id, since_us=entry.since_us)
         if mark == entry.mark:
             metrics.consumption_read("cached")
@@ -90,19 +93,18 @@ def _read(db: Database, key: Key, at_us: int, now: bool, holder: Callable[[Any],
     else:
         metrics.consumption_read("computed")
     with small_read(db) as conn:
-        if not repo.fingerprints(conn):
-            return service.read_seen(conn, key, at_us, customer_id=customer_id, alias=alias)[1]
-        # REPEATABLE READ: the fingerprint, the next changes and the read share one snapshot.
+        # One snapshot (PostgreSQL REPEATABLE READ, a SQLite read transaction) for the
+        # fingerprint, the next changes and the read.
         cid = holder(conn)
         since = _SINCE.get(key, 0)
-        taken: tuple[Any, ...] | None = None
+        taken: tuple[Any, ...] = ()
         nexts: list[int | None] = []
         if cid is not None:
             taken = repo.fingerprint(conn, account_id, cid, since_us=since)
             nexts = repo.next_changes(conn, account_id, cid, at_us) if now else []
         seen, out = service.read_seen(conn, key, at_us, customer_id=customer_id, alias=alias)
     _SINCE[key] = min((line.window_start_us for line in seen.lines), default=_NEVER)
-    if taken is not None and seen.customer_id == cid and not seen.reran and since <= _SINCE[key]:
+    if cid is not None and seen.customer_id == cid and not seen.reran and since <= _SINCE[key]:
         until = _NEVER
         if now:
             # A window's end or a contract's start changes the lines; an event or a

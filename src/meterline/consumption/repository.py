@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from meterline.db.engine import READER
 from meterline.db.raw import fetch, marks
 
 _ALIASES = (
@@ -103,15 +104,20 @@ _NEXT = (
 )
 
 
-def fingerprints(conn: sa.Connection) -> bool:
-    """Whether this backend has row versions to fingerprint (PostgreSQL's xmin; not SQLite)."""
-    return conn.dialect.name == "postgresql"
-
-
 def fingerprint(conn: sa.Connection, account_id: str, customer_id: str, *, since_us: int) -> tuple[Any, ...]:
-    """The versions of what the customer's read is computed from (PostgreSQL), one
-    statement: equal at two snapshots, the read answers the same at any instant before the
-    first of next_changes. `since_us`: measurements dated from this day on."""
+    """The versions of what the customer's read is computed from, one statement: equal at
+    two snapshots, the read answers the same at any instant before the first of
+    next_changes. PostgreSQL: the row versions above (`since_us`: measurements dated from
+    this day on). SQLite, whose rows carry no version: the connection's `PRAGMA
+    data_version`, which changes with every commit of any other connection (the kept read
+    connection, Database.read_snapshot, never writes; inside a read transaction it stays
+    that of the transaction's snapshot), with the connection's own number (a counter means
+    nothing on another connection)."""
+    if conn.dialect.name == "sqlite":
+        reader = conn.info.get(READER)
+        if reader is None:  # not a kept read connection: a fingerprint equal to no other
+            return (object(),)
+        return (reader, fetch(conn, "PRAGMA data_version", ())[0][0])
     a, c = account_id, customer_id
     return tuple(fetch(conn, _VERSIONS, (a, c, a, c, a, c, a, c, a, a, a, c, since_us, a, c, a, a))[0])
 

@@ -2,6 +2,7 @@
 
 import fcntl
 import importlib
+import itertools
 import os
 import sqlite3
 import threading
@@ -36,6 +37,11 @@ sqlite_driver = _sqlite_module()
 T = TypeVar("T")
 
 
+# Database.read_snapshot's kept connections: the key of their number in Connection.info.
+READER = "meterline_reader"
+_READER_SERIAL = itertools.count(1)
+
+
 @dataclass
 class Database:
     engine: Engine
@@ -58,6 +64,7 @@ class Database:
 
     def dispose(self) -> None:
         for conn in list(self._readers.values()):
+            conn.info.pop(READER, None)
             conn.close()
         self._readers.clear()
         self.engine.dispose()
@@ -80,6 +87,9 @@ class Database:
             for ident in [i for i in self._readers if i not in alive]:
                 self._drop_reader(ident)  # its thread has ended: back to the pool
             conn = self._readers[me] = self.engine.connect()
+            # A number for this connection's life as a kept reader (it never writes then):
+            # what its `PRAGMA data_version` counts is relative to it (consumption/cache.py).
+            conn.info[READER] = next(_READER_SERIAL)
         raw: Any = conn.connection.dbapi_connection
         raw.execute("BEGIN DEFERRED")
         try:
@@ -97,6 +107,7 @@ class Database:
     def _drop_reader(self, ident: int) -> None:
         conn = self._readers.pop(ident, None)
         if conn is not None:
+            conn.info.pop(READER, None)  # back in the pool, it may write
             conn.close()  # rolls back; the thread's next read_snapshot connects anew
 
     def write_grouped(self, work: Callable[[sa.Connection], T]) -> T:
@@ -261,8 +272,14 @@ def small_read(db: Database) -> Iterator[sa.Connection]:
 
 
 @contextmanager
-def single_statements(db: Database) -> Iterator[sa.Connection]:
-    """A connection in autocommit: each statement runs alone, in a snapshot of its own, with
-    no BEGIN or COMMIT round trip (a one-statement check, consumption/cache.py)."""
-    with db.engine.connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+def quick_check(db: Database) -> Iterator[sa.Connection]:
+    """A connection for a one-statement check (consumption/cache.py). PostgreSQL: autocommit,
+    the statement alone in a snapshot of its own, with no BEGIN or COMMIT round trip.
+    SQLite: the thread's kept read connection (Database.read_snapshot), whose
+    `PRAGMA data_version` counts the commits of every other connection."""
+    if db.is_sqlite:
+        with db.read_snapshot() as conn:
+            yield conn
+    else:
+        with db.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -52,7 +52,7 @@ JOB_SECONDS = Histogram(
 CONSUMPTION_READS = Counter(
     "meterline_consumption_reads",
     "Products-consumptions reads of one customer, by how they were answered (cached: served again after "
-    "its fingerprint held; stale: a cached answer's fingerprint changed, computed again; computed)",
+    "its fingerprint held; stale: a cached answer's fingerprint had changed, computed again; computed: none kept)",
     ["outcome"], registry=None,
 )
 RECORDED: tuple[Collector, ...] = (REQUESTS, REQUEST_SECONDS, EVENTS, INGEST_SECONDS, RATE_LIMITED, JOB_RUNS,
