@@ -103,8 +103,11 @@ def _read(db: Database, key: Key, at_us: int, now: bool, holder: Callable[[Any],
             taken = repo.fingerprint(conn, account_id, cid, since_us=since)
             nexts = repo.next_changes(conn, account_id, cid, at_us) if now else []
         seen, out = service.read_seen(conn, key, at_us, customer_id=customer_id, alias=alias)
-    _SINCE[key] = min((line.window_start_us for line in seen.lines), default=_NEVER)
-    if cid is not None and seen.customer_id == cid and not seen.reran and since <= _SINCE[key]:
+    # Compared with this read's own value: another thread's fill of the key may write
+    # _SINCE meanwhile (found by a review, tests/consumption/test_cache_attacks.py).
+    low = min((line.window_start_us for line in seen.lines), default=_NEVER)
+    _SINCE[key] = low
+    if cid is not None and seen.customer_id == cid and not seen.reran and since <= low:
         until = _NEVER
         if now:
             # A window's end or a contract's start changes the lines; an event or a
