@@ -131,3 +131,35 @@ def test_a_read_whose_backlog_keeps_being_folded_ends_under_the_lock(
         assert backlog.waiting(db) == 0
     assert folded == [10]
     assert got == 10
+
+
+def test_an_event_stored_and_folded_during_a_read_outside_its_window(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """READ COMMITTED: the 10:00 bucket holds only the folded 10:10 event, so its span says
+    it may be read whole for a window ending at 10:30; between that check and the bucket
+    read, a new 10:50 event (outside the window) is stored AND folded into the bucket: the
+    backlog the read saw never held it. The read must not count it (it did: 101)."""
+    account_id, meter_id = stored_meter(
+        db, meter_body("Sum"), [event("in", ts="2026-01-10T10:10:00Z", value=1)], fold=True
+    )
+    original = usage_service.repo.edge_buckets_whole
+    folded: list[int] = []
+
+    def edge_buckets_whole(*args: Any, **kwargs: Any) -> Any:
+        whole = original(*args, **kwargs)
+        if not folded:
+            with transaction(db) as other:
+                out = event("out", ts="2026-01-10T10:50:00Z", value=100)
+                events_service.ingest(other, account_id=account_id, events=[out])
+            folded.append(backlog.fold_all(db, chunk=10_000))
+        return whole
+
+    monkeypatch.setattr(usage_service.repo, "edge_buckets_whole", edge_buckets_whole)
+    end = _us("2026-01-10T10:30:00Z")
+    with transaction(db) as conn:
+        got = usage_service.usage(
+            conn, account_id=account_id, aliases=["acme"], meter_id=meter_id, start_us=START, end_us=end
+        )
+    assert folded == [1]
+    assert got == 1

@@ -110,6 +110,18 @@ def bump_generations(conn: sa.Connection, pairs: Sequence[tuple[str, str]]) -> N
         cursor.close()
 
 
+def generations(conn: sa.Connection, account_id: str, aliases: Sequence[str]) -> tuple[Any, ...]:
+    """(sum, count) of these aliases' generations: changes whenever a transaction folding or
+    deleting some of their events has committed."""
+    if not aliases:
+        return ()
+    sql = (
+        "SELECT coalesce(sum(gen), 0), count(*) FROM usage_generations "
+        f"WHERE account_id = ? AND alias IN ({marks(len(aliases))})"
+    )
+    return tuple(fetch(conn, sql, (account_id, *aliases))[0])
+
+
 def in_windows(
     conn: sa.Connection, account_id: str, aliases: Sequence[str], parts: Sequence[tuple[str, int, int]]
 ) -> list[tuple[str, int, str, str, str | None]]:

@@ -188,18 +188,21 @@ def window_values(
     # READ COMMITTED (PostgreSQL's write transactions, the Conn of a request): every
     # statement sees the latest commits, so a fold committing between the backlog query and
     # the rollup queries would move events from the one to the other (counted twice), or
-    # widen an edge hour's bucket checked as whole. The read is kept only when none of the
-    # backlog rows it read (edge hours whole) was folded before its end; else it runs again,
-    # and after a few such misses under the account's exclusive lock (no fold then commits).
+    # widen an edge hour's bucket checked as whole (with an event already waiting, or one
+    # stored and folded meanwhile). Every fold or delete of the aliases' events raises their
+    # generation in its transaction: the read is kept only when the generations at its end
+    # are those of its start; else it runs again, and after a few such misses under the
+    # account's exclusive lock (no fold or delete commits then). Events stored meanwhile and
+    # not folded are in the stored events or not: counted once at most, as a later read would.
     for attempt in range(_ATTEMPTS + 1):
         if attempt == _ATTEMPTS:
             events_repo.lock_account(conn, account_id)
         if found is not None:
             found.whole.clear()
             found.values.clear()
-        seen: list[Any] = []
-        out = _window_values(conn, account_id, aliases, items, specs, rids, found, assume, seen)
-        if not seen or set(seen) <= set(unfolded.backlog_rows(conn, account_id, aliases, items, rids, specs)):
+        before = backlog_repo.generations(conn, account_id, aliases)
+        out = _window_values(conn, account_id, aliases, items, specs, rids, found, assume)
+        if backlog_repo.generations(conn, account_id, aliases) == before:
             return out
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -216,12 +219,9 @@ def _window_values(
     rids: list[str | None],
     found: EdgeMemo | None,
     assume: EdgeMemo | None,
-    seen: list[Any] | None = None,
 ) -> list[Decimal | None]:
     # The backlog first, whole hours: read before the edge hours' spans are checked.
     backlog_rows = unfolded.backlog_rows(conn, account_id, aliases, items, rids, specs)
-    if seen is not None:
-        seen += backlog_rows
     plans = read_plans(
         conn,
         account_id,
