@@ -108,14 +108,16 @@ def release(db: Database, job_id: str) -> None:
 
 @contextmanager
 def backlog_everywhere(on: bool = True) -> Iterator[None]:
-    """Ingestion leaves the rollups to the folder on every backend (SQLite merges them in
-    the request otherwise, usage.backlog_repository.DEFERS): the folder's code is then
-    tested on SQLite too. `on=False`: no backend defers."""
+    """Ingestion leaves every batch's rollups to the folder on every backend (SQLite merges
+    those of a batch with few buckets in the request otherwise,
+    usage.backlog_repository.DEFERS): the folder's code is then tested on SQLite with any
+    batch. `on=False`: no backend defers."""
     from meterline.usage import backlog_repository
 
-    saved = backlog_repository.DEFERS
-    backlog_repository.DEFERS = frozenset({"postgresql", "sqlite"} if on else ())
+    saved = backlog_repository.DEFERS, backlog_repository.ALWAYS
+    both = frozenset({"postgresql", "sqlite"} if on else ())
+    backlog_repository.DEFERS = backlog_repository.ALWAYS = both
     try:
         yield
     finally:
-        backlog_repository.DEFERS = saved
+        backlog_repository.DEFERS, backlog_repository.ALWAYS = saved

@@ -75,6 +75,8 @@ class Prepared:
     # unchanged and no event turns out to be a duplicate).
     rows: list[repo.EventRow] | None = None
     rollups: tuple[usage_service.MeterKeys, usage_service.Plan] | None = None
+    # Whether the batch goes to the rollup backlog (backlog.deferred), decided once.
+    deferred: bool | None = None
     # The meters the accepted events were screened against (see screen()).
     screened: usage_service.MeterKeys | None = None
 
@@ -149,9 +151,15 @@ def prescreen(conn: sa.Connection, *, account_id: str, batch: Prepared) -> None:
         meters = usage_service.meter_rows_for(conn, account_id, {e.name for e in batch.accepted})
         screen(batch, meters)
         batch.rows = _rows(account_id, batch)
-        if not backlog.deferred(conn):
+        if not _deferred(conn, batch):
             plan = usage_service.plan_inserted(account_id, meters, _inserted(batch.accepted))
             batch.rollups = (usage_service.meter_keys(meters), plan)
+
+
+def _deferred(conn: sa.Connection, batch: Prepared) -> bool:
+    if batch.deferred is None:
+        batch.deferred = backlog.deferred(conn, [(e.alias, e.ts) for e in batch.accepted])
+    return batch.deferred
 
 
 def store(conn: sa.Connection, *, account_id: str, batch: Prepared) -> dict[str, Any]:
@@ -201,7 +209,7 @@ def _write(
         accepted, echo = [accepted[i] for i in keep], [echo[i] for i in keep]
         if not accepted:
             return {"validEvents": echo, "invalidEvents": invalid}
-    if backlog.deferred(conn):  # merged into the rollups by the folder, from a copy
+    if _deferred(conn, batch):  # merged into the rollups by the folder, from a copy
         backlog.add(conn, [(r[1], r[4], r[3], r[5], r[0], r[2], r[6]) for r in rows if not taken or r[2] not in taken])
     else:
         planned = batch.rollups

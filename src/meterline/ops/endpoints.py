@@ -82,7 +82,7 @@ class OutboxCollector(Collector):
             waiting = backlog_repo.size(conn)
         yield GaugeMetricFamily(
             "meterline_rollup_backlog_events",
-            "Events stored and not yet merged into the rollups (PostgreSQL; usage/backlog.py)",
+            "Events stored and not yet merged into the rollups (usage/backlog.py)",
             value=waiting,
         )
         yield GaugeMetricFamily("meterline_webhook_outbox_pending", "Webhook deliveries pending", value=pending)

@@ -1,7 +1,8 @@
 """The rollup backlog: ingestion stores events and a copy of each in `rollup_backlog`;
 a folder merges the backlog into the rollups later, off the request path, in chunks.
-PostgreSQL only (`deferred`): SQLite's ingestion merges its rollups itself, and there the
-backlog stays empty (reads, deletes and rebuilds run the same code on both).
+Every batch on PostgreSQL; on SQLite the batches whose events spread over many buckets (a
+backfill), the others merging their rollups in the request (`deferred`). Reads, deletes and
+rebuilds run the same code on both.
 
 Why: merging a batch's rollups (several rows per event: hour and day buckets of every meter,
 distinct values) inside the request cost 4-8x the events' own insert on PostgreSQL
@@ -35,17 +36,19 @@ from meterline.db.engine import Database, transaction
 from meterline.events import repository as events_repo
 from meterline.jobs.tasks import Stopper, start_task
 from meterline.kit import jsonenc
+from meterline.meters.rollups import HOUR_US
 from meterline.usage import backlog_repository as repo
 from meterline.usage import service as usage_service
 
 log = structlog.get_logger("meterline.backlog")
 
 
-def deferred(conn: sa.Connection) -> bool:
-    """Whether ingestion on this backend leaves the rollups to the folder (PostgreSQL) or
-    merges them itself (SQLite: one writer at a time, nothing to gain; measured, see
-    backlog_repository.DEFERS)."""
-    return repo.defers(conn)
+def deferred(conn: sa.Connection, events: Sequence[tuple[str, int]]) -> bool:
+    """Whether a batch of these events, (alias, ts µs), goes to the backlog (else the
+    request merges its rollups): always on PostgreSQL; on SQLite when its events spread
+    over many buckets (a backfill), see backlog_repository.DEFERS."""
+    buckets = len({(alias, ts // HOUR_US) for alias, ts in events})
+    return repo.defers_batch(conn, events=len(events), buckets=buckets)
 
 
 def add(conn: sa.Connection, rows: Sequence[repo.BacklogRow]) -> None:

@@ -11,15 +11,22 @@ from meterline.db.raw import driver_sql, fetch, marks
 
 BacklogRow = tuple[str, str, str, int, str, str, str | None]
 
-# The backends whose ingestion leaves the rollups to the folder. SQLite has one writer at a
-# time: the merge costs the same lock time in the request or in the folder, and the copy
-# in the backlog comes on top. Measured on SQLite, interleaved runs of `python -m bench
-# metering`, 2 workers, ingestion / floor (2026-11-30): live 0.29-0.32 merging in the
-# request against 0.23-0.25 through the backlog; backfill 0.17-0.18 against 0.23-0.24.
-# Live traffic is SQLite's common case, so SQLite merges in the request (planned before
-# its write lock, events.service.prescreen). PostgreSQL writers run in parallel and the
-# merges were most of each batch's server time: there the folder pays (BENCHMARKS.md).
-DEFERS = frozenset({"postgresql"})
+# The backends whose ingestion may leave a batch's rollups to the folder (their reads then
+# add the backlog), and those where it always does. PostgreSQL writers run in parallel and
+# the merges were most of each batch's server time: there the folder always pays
+# (BENCHMARKS.md). SQLite has one writer at a time: a batch whose events share few buckets
+# (live traffic: a batch's timestamps within a second) merges in the request, planned
+# before the write lock (events.service.prescreen), cheaper than a copy in the backlog; a
+# batch whose events fall in more distinct (alias, hour) buckets than SPREAD x its events (a
+# backfill: nearly one bucket per event) of at least MIN_EVENTS events goes to the backlog,
+# and the folder merges many such batches in one transaction. Measured on SQLite, `python -m bench metering`, 2
+# workers, ingestion / floor (2026-11-30 05:05): every batch deferred, live 0.272 and
+# backfill 0.267; every batch merged in the request, live 0.321 and backfill 0.182.
+DEFERS = frozenset({"postgresql", "sqlite"})
+ALWAYS = frozenset({"postgresql"})
+SPREAD = 0.5
+MIN_EVENTS = 100
+
 
 _COLUMNS = "account_id, alias, name, ts, event_id, ref, data"
 _KEY = "account_id, alias, name, ts, event_id"
@@ -28,9 +35,17 @@ _COPY_PG = f"COPY rollup_backlog ({_COLUMNS}) FROM STDIN"
 
 
 def defers(conn: sa.Connection) -> bool:
-    """Whether ingestion on this connection's backend writes the backlog (else it merges
-    its rollups itself): DEFERS."""
+    """Whether ingestion on this connection's backend may write the backlog (its reads then
+    add it): DEFERS."""
     return conn.dialect.name in DEFERS
+
+
+def defers_batch(conn: sa.Connection, *, events: int, buckets: int) -> bool:
+    """Whether a batch of `events` events falling in `buckets` distinct (alias, hour) goes
+    to the backlog (else its request merges the rollups): always on ALWAYS backends, on
+    the others when it has MIN_EVENTS events or more and buckets > SPREAD x events."""
+    name = conn.dialect.name
+    return name in DEFERS and (name in ALWAYS or (events >= MIN_EVENTS and buckets > SPREAD * events))
 
 
 def add(conn: sa.Connection, rows: Sequence[BacklogRow]) -> None:

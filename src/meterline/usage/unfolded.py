@@ -33,8 +33,7 @@ def backlog_rows(
 ) -> list[tuple[str, int, str, str, str | None]]:
     """The backlog rows (usage/backlog.py) of the items with rollups, per event name over
     the whole hours spanning their windows, sorted by ts. None asked on a backend whose
-    ingestion merges its own rollups (SQLite: its backlog stays empty, and this is every
-    consumption read's path)."""
+    ingestion always merges its own rollups (none by default: backlog_repository.DEFERS)."""
     if not backlog_repo.defers(conn):
         return []
     spans: dict[str, tuple[int, int]] = {}
