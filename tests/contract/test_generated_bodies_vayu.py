@@ -82,9 +82,14 @@ def _known_client_bug(exc: Exception, obj: Any) -> bool:
     NameErrors (names it never imports) for a plan with billingData.paymentTerm, a custom
     field definition with integrationEntityType, a contract with a currency; and a
     TypeError for a deduction pricing with `installments` (its oneOf tries the
-    CONTRACT_TERMS model, whose `installments` is a list, and iterates the integer)."""
+    CONTRACT_TERMS model, whose `installments` is a list, and iterates the integer). And a
+    meter whose Exists/DoesntExists criterion was sent without `value` (optional there,
+    docs/semantics.md "Meters"; the client's Criterion model requires it, so the client
+    itself never sends such a criterion): read back without `value`, its model refuses it."""
     if isinstance(exc, TypeError) and "not iterable" in str(exc):
         return _deduction_with_installments(obj)
+    if type(exc).__name__ == "ValidationError" and "for Criterion" in str(exc) and "value" in str(exc):
+        return _valueless_existence_criterion(obj)
     if not isinstance(exc, NameError) or not isinstance(obj, dict):
         return False
     if "PaymentTerm" in str(exc):
@@ -92,6 +97,15 @@ def _known_client_bug(exc: Exception, obj: Any) -> bool:
     if "Currency" in str(exc):  # a contract's currency
         return obj.get("currency") is not None
     return "IntegrationEntityTypes" in str(exc) and obj.get("integrationEntityType") is not None
+
+
+def _valueless_existence_criterion(obj: Any) -> bool:
+    conditions = ((obj.get("filter") or {}).get("conditions") or []) if isinstance(obj, dict) else []
+    return any(
+        c.get("operator") in ("Exists", "DoesntExists") and c.get("value") is None
+        for cond in conditions
+        for c in cond.get("criterions") or []
+    )
 
 
 def _with_refs(value: Any, refs: dict[str, str]) -> Any:
