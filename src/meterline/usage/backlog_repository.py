@@ -19,9 +19,10 @@ BacklogRow = tuple[str, str, str, int, str, str, str | None]
 # before the write lock (events.service.prescreen), cheaper than a copy in the backlog; a
 # batch whose events fall in more distinct (alias, hour) buckets than SPREAD x its events (a
 # backfill: nearly one bucket per event) of at least MIN_EVENTS events goes to the backlog,
-# and the folder merges many such batches in one transaction. Measured on SQLite, `python -m bench metering`, 2
-# workers, ingestion / floor (2026-11-30 05:05): every batch deferred, live 0.272 and
-# backfill 0.267; every batch merged in the request, live 0.321 and backfill 0.182.
+# and the folder merges many such batches in one transaction. Measured on SQLite, `python
+# -m bench metering`, 2 workers, ingestion / floor (2026-11-30, a noisy machine): every
+# batch deferred, live 0.272 and backfill 0.267; every batch merged in the request, live
+# 0.321 and backfill 0.182; this rule, live 0.270-0.304 and backfill 0.206-0.210.
 DEFERS = frozenset({"postgresql", "sqlite"})
 ALWAYS = frozenset({"postgresql"})
 SPREAD = 0.5
