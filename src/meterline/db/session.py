@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from meterline.db.engine import Database, transaction, write_options
+from meterline.db.engine import Database, small_read, transaction, write_options
 
 T = TypeVar("T")
 
@@ -49,16 +49,12 @@ async def run_read(request: Request, work: Callable[[sa.Connection], T], *, smal
     hold the GIL, and so stop the loop, in a worker thread too. PostgreSQL reads wait on
     the network, and large reads (account-wide totals) may take long: those always hop.
     """
-    db: Database = request.app.state.db
 
-    def _run() -> T:
-        with transaction(db, write=False) as conn:
+    def _run(db: Database) -> T:
+        with small_read(db) if small else transaction(db, write=False) as conn:
             return work(conn)
 
-    if small and db.is_sqlite:
-        with db.read_snapshot() as conn:
-            return work(conn)
-    return await run_in_threadpool(_run)
+    return await run_db(request, _run, small=small)
 
 
 async def run_db(request: Request, work: Callable[[Database], T], *, small: bool = False) -> T:

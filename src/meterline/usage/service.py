@@ -220,7 +220,6 @@ def _window_values(
     found: EdgeMemo | None,
     assume: EdgeMemo | None,
 ) -> list[Decimal | None]:
-    # The backlog first, whole hours: read before the edge hours' spans are checked.
     backlog_rows = unfolded.backlog_rows(conn, account_id, aliases, items, rids, specs)
     plans = read_plans(
         conn,

@@ -1,7 +1,7 @@
 """The part of a usage read that the rollup backlog adds (usage/backlog.py): the events
-stored and not yet folded into the rollups, read over whole hours around each window and
-added to the read's raw events; and whether the read's transaction sees one snapshot (else
-usage.service.window_values checks that no fold moved them meanwhile)."""
+stored and not yet folded into the rollups, read over the span of the windows and added
+to the read's raw events; and whether the read's transaction sees one snapshot (else
+usage.service.window_values checks that no fold or delete committed meanwhile)."""
 
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from meterline.kit import jsonenc
-from meterline.meters.rollups import HOUR_US
 from meterline.meters.spec import MeterSpec
 from meterline.usage import backlog_repository as backlog_repo
 
@@ -32,17 +31,16 @@ def backlog_rows(
     specs: Sequence[MeterSpec],
 ) -> list[tuple[str, int, str, str, str | None]]:
     """The backlog rows (usage/backlog.py) of the items with rollups, per event name over
-    the whole hours spanning their windows, sorted by ts. None asked on a backend whose
-    ingestion always merges its own rollups (none by default: backlog_repository.DEFERS)."""
+    the span of their windows, sorted by ts. None asked on a backend whose ingestion always
+    merges its own rollups (none by default: backlog_repository.DEFERS)."""
     if not backlog_repo.defers(conn):
         return []
     spans: dict[str, tuple[int, int]] = {}
     for k, (_row, start, end) in enumerate(items):
         if rids[k] is not None and start < end:
             name = specs[k].event_name
-            lo, hi = start - start % HOUR_US, end - (end - 1) % HOUR_US - 1 + HOUR_US
-            a, b = spans.get(name, (lo, hi))
-            spans[name] = (min(a, lo), max(b, hi))
+            a, b = spans.get(name, (start, end))
+            spans[name] = (min(a, start), max(b, end))
     if not spans:
         return []
     return backlog_repo.in_windows(conn, account_id, aliases, [(n, a, b) for n, (a, b) in sorted(spans.items())])
