@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from meterline.consumption import cache
 from meterline.db.engine import Database
+from tests.consumption.factories import iso, sleep_past, two_meter_customer
 from tests.contracts import factories as f
 from tests.metering.factories import create_meter, event, fold_backlog, post_json, run_rebuilds, send
 
@@ -35,34 +36,8 @@ def _prime(api: TestClient, url: str, at: str | None = AT) -> None:
         assert _get(api, url, at)[0] == 200
 
 
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _until(instant: float) -> None:
-    time.sleep(max(0.0, instant - time.time()) + 0.05)
-
-
-def _setup(
-    api: TestClient, *, start: str = "2026-01-01T00:00:00Z", strategy: str = "BLOCK", **contract: Any
-) -> dict[str, Any]:
-    cid = f.customer(api, aliases=["acme"])
-    tokens = create_meter(api, operator="Sum", event_name="tokens")
-    users = create_meter(api, operator="Distinct", event_name="users", field="user")
-    tp = f.product(api, name="Tokens", meter_id=tokens["id"])
-    up = f.product(api, name="Users", meter_id=users["id"])
-    c = f.contract(
-        api,
-        cid,
-        startDate=start,
-        products=[f.usage_line(tp, units=10, strategy=strategy), f.usage_line(up, units=5)],
-        **contract,
-    )
-    return {"cid": cid, "tokens": tokens["id"], "users": users["id"], "tp": tp, "up": up, "contract": c["id"]}
-
-
 def test_meter_change_and_rebuild(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     send(api, [event(f"t{i}", ts=f"2026-03-0{i + 1}T10:00:00Z", name="tokens", value=i + 1) for i in range(3)])
     url = f"/customers/products-consumptions/{s['cid']}"
     fold_backlog(db)
@@ -93,7 +68,7 @@ def test_meter_change_and_rebuild(api: TestClient, other: TestClient, db: Databa
 
 
 def test_product_meter_swap(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     send(api, [event("t1", ts="2026-03-02T10:00:00Z", name="tokens", value=4)])
     send(api, [event("u1", ts="2026-03-02T10:00:00Z", name="users", user="a")])
     url = f"/customers/products-consumptions/{s['cid']}"
@@ -103,7 +78,7 @@ def test_product_meter_swap(api: TestClient, other: TestClient, db: Database) ->
 
 
 def test_contract_terminate_and_delete(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     send(api, [event("t1", ts="2026-03-02T10:00:00Z", name="tokens", value=4)])
     send(api, [event("t2", ts="2026-03-12T10:00:00Z", name="tokens", value=5)])
     url = f"/customers/products-consumptions/{s['cid']}"
@@ -118,7 +93,7 @@ def test_contract_terminate_and_delete(api: TestClient, other: TestClient, db: D
 
 
 def test_alias_moves_between_customers(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     send(api, [event("t1", ts="2026-03-02T10:00:00Z", name="tokens", value=4)])
     url = "/customers/products-consumptions/alias/acme"
     _prime(api, url)
@@ -140,7 +115,7 @@ def test_alias_moves_between_customers(api: TestClient, other: TestClient, db: D
 
 
 def test_alias_added_with_earlier_events(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     send(api, [event("b1", ts="2026-03-02T10:00:00Z", alias="beta", name="tokens", value=4)])
     fold_backlog(db)
     url = f"/customers/products-consumptions/{s['cid']}"
@@ -150,7 +125,7 @@ def test_alias_added_with_earlier_events(api: TestClient, other: TestClient, db:
 
 
 def test_top_up_credit_changes(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api, strategy="TOP_UP")
+    s = two_meter_customer(api, strategy="TOP_UP")
     send(api, [event("t1", ts="2026-03-02T10:00:00Z", name="tokens", value=40)])
     url = f"/customers/products-consumptions/{s['cid']}"
     _prime(api, url)
@@ -172,7 +147,7 @@ def _measure(api: TestClient, cid: str, meter: str, day: int, value: Any, month:
 
 
 def test_measurements_since_earlier_windows(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     url = f"/customers/products-consumptions/{s['cid']}"
     feb = "2026-02-20T00:00:00Z"
     _prime(api, url)  # March: measurements fingerprinted from Mar 1 on
@@ -193,7 +168,7 @@ def test_measurements_since_earlier_windows(api: TestClient, other: TestClient, 
 
 
 def test_fold_and_delete_of_backlog_events(api: TestClient, other: TestClient, db: Database) -> None:
-    s = _setup(api)
+    s = two_meter_customer(api)
     url = f"/customers/products-consumptions/{s['cid']}"
     send(api, [event("t1", ts="2026-03-02T10:00:00Z", name="tokens", value=4)])
     _prime(api, url)
@@ -218,15 +193,15 @@ def test_fold_and_delete_of_backlog_events(api: TestClient, other: TestClient, d
 
 def test_now_reads_termination_soon(api: TestClient, other: TestClient, db: Database) -> None:
     t0 = time.time()
-    s = _setup(api, start=_iso(t0 - 86_400))
-    send(api, [event("a", ts=_iso(t0 - 2), name="tokens", value=1)])
+    s = two_meter_customer(api, start=iso(t0 - 86_400))
+    send(api, [event("a", ts=iso(t0 - 2), name="tokens", value=1)])
     url = f"/customers/products-consumptions/{s['cid']}"
     _prime(api, url, None)
     soon = t0 + 1.5
-    r = other.post(f"/contracts/{s['contract']}/terminate", json={"terminationDate": _iso(soon)})
+    r = other.post(f"/contracts/{s['contract']}/terminate", json={"terminationDate": iso(soon)})
     assert r.status_code == 200, r.text
     _prime(api, url, None)
-    _until(soon)
+    sleep_past(soon)
     assert _exact(api, url, None)[1] == []
 
 
@@ -248,33 +223,33 @@ def test_now_reads_day_windows_and_line_end(api: TestClient, other: TestClient, 
     line.update(day)
     lend = f.usage_line(tp, units=7)
     lend["scheduling"] = {"billingDay": 1, "duration": {"unit": "DAY", "value": 3}}
-    f.contract(api, cid, startDate=_iso(end - 86_400), products=[line])
-    f.contract(api, cid, startDate=_iso(end - 3 * 86_400 - 0.5), products=[lend])
-    send(api, [event("a", ts=_iso(t0 - 2), name="tokens", value=1)])
+    f.contract(api, cid, startDate=iso(end - 86_400), products=[line])
+    f.contract(api, cid, startDate=iso(end - 3 * 86_400 - 0.5), products=[lend])
+    send(api, [event("a", ts=iso(t0 - 2), name="tokens", value=1)])
     fold_backlog(db)
     url = f"/customers/products-consumptions/{cid}"
     _prime(api, url, None)
-    _until(end)
+    sleep_past(end)
     _exact(api, url, None)
 
 
 def test_now_reads_event_sent_later_dated_soon(api: TestClient, other: TestClient, db: Database) -> None:
     t0 = time.time()
-    s = _setup(api, start=_iso(t0 - 86_400))
+    s = two_meter_customer(api, start=iso(t0 - 86_400))
     url = f"/customers/products-consumptions/{s['cid']}"
     _prime(api, url, None)
     soon = t0 + 1.0
-    send(other, [event("f", ts=_iso(soon), name="tokens", value=2)])
+    send(other, [event("f", ts=iso(soon), name="tokens", value=2)])
     _prime(api, url, None)
     fold_backlog(db)
     _prime(api, url, None)
-    _until(soon)
+    sleep_past(soon)
     assert _exact(api, url, None)[1][0]["consumedAmount"] == 2
 
 
 def test_now_reads_measurement_today(api: TestClient, other: TestClient, db: Database) -> None:
     t0 = time.time()
-    s = _setup(api, start=_iso(t0 - 40 * 86_400))
+    s = two_meter_customer(api, start=iso(t0 - 40 * 86_400))
     url = f"/customers/products-consumptions/{s['cid']}"
     _prime(api, url, None)
     today = datetime.fromtimestamp(t0, UTC)
@@ -313,7 +288,7 @@ def test_since_race_between_two_fills(api: TestClient, other: TestClient, db: Da
     """Simulated interleaving (see _Interleaved): a February read computed while another
     thread fills a March read of the same customer. NOT a natural sequence of HTTP calls:
     the February answer must not be kept fingerprinted for measurements from March only."""
-    s = _setup(api)
+    s = two_meter_customer(api)
     url = f"/customers/products-consumptions/{s['cid']}"
     feb = "2026-02-20T00:00:00Z"
     mar1 = 1772323200 * 1_000_000  # 2026-03-01T00:00:00Z

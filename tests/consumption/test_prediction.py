@@ -15,8 +15,9 @@ from meterline.consumption import cache, service
 from meterline.db.engine import Database, transaction
 from meterline.db.raw import Recorder, fetch, prefetched, recording
 from tests.conftest import Account
+from tests.consumption.factories import two_meter_customer
 from tests.contracts import factories as f
-from tests.metering.factories import create_meter, event, send
+from tests.metering.factories import event, send
 
 AT = "2026-03-15T12:30:00Z"
 
@@ -71,17 +72,8 @@ def _consumed(entries: list[dict[str, Any]]) -> dict[str, Any]:
 def test_reads_after_changes_through_another_server(
     api: TestClient, other: TestClient, db: Database, account: Account
 ) -> None:
-    cid = f.customer(api, aliases=["acme"])
-    tokens = create_meter(api, operator="Sum", event_name="tokens")
-    users = create_meter(api, operator="Distinct", event_name="users", field="user")
-    p_tokens = f.product(api, name="Tokens", meter_id=tokens["id"])
-    p_users = f.product(api, name="Users", meter_id=users["id"])
-    contract = f.contract(
-        api,
-        cid,
-        startDate="2026-01-01T00:00:00Z",
-        products=[f.usage_line(p_tokens, units=10, strategy="TOP_UP"), f.usage_line(p_users, units=5)],
-    )
+    s = two_meter_customer(api, strategy="TOP_UP")
+    cid, tokens, p_users = s["cid"], s["tokens"], s["up"]
     # The edge hour of AT holds events on both sides of it: read from the stored events.
     send(
         api,
@@ -118,13 +110,13 @@ def test_reads_after_changes_through_another_server(
     resp = other.put(f"/customers/{cid}", json={"name": "Acme", "aliases": ["acme", "acme-eu"]})
     assert resp.status_code == 200, resp.text
     send(other, [event("t5", ts="2026-03-10T00:00:00Z", name="tokens", alias="acme-eu", value=1)])
-    measurement = {"customerId": cid, "meterId": tokens["id"], "usageDate": {"year": 2026, "month": 3, "day": 9}}
+    measurement = {"customerId": cid, "meterId": tokens, "usageDate": {"year": 2026, "month": 3, "day": 9}}
     assert other.post("/measurements", json={**measurement, "value": 2}).status_code == 200
     assert _consumed(_read(api, by_alias)) == {"Tokens": (15, True), "Users": (3, True)}
     assert _consumed(_predicted_equals_cold(api, db, account, by_alias)) == {"Tokens": (15, True), "Users": (3, True)}
 
     # Contracts: the first terminated before AT, a new one with one line.
-    resp = other.post(f"/contracts/{contract['id']}/terminate", json={"terminationDate": "2026-03-01T00:00:00Z"})
+    resp = other.post(f"/contracts/{s['contract']}/terminate", json={"terminationDate": "2026-03-01T00:00:00Z"})
     assert resp.status_code == 200, resp.text
     f.contract(other, cid, startDate="2026-03-14T00:00:00Z", products=[f.usage_line(p_users, units=1)])
     assert _consumed(_read(api, by_id)) == {"Users": (2, False)}  # window from Mar 14: bob, dee

@@ -6,7 +6,6 @@ and connections) shows at once, on both backends. Reads are compared with the fi
 events give, and counted by outcome (meterline_consumption_reads)."""
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -15,8 +14,9 @@ from meterline.consumption import cache
 from meterline.db.engine import Database
 from meterline.kit import metrics
 from tests.conftest import Account
+from tests.consumption.factories import iso, sleep_past, two_meter_customer
 from tests.contracts import factories as f
-from tests.metering.factories import create_meter, event, fold_backlog, send
+from tests.metering.factories import event, fold_backlog, send
 
 AT = "2026-03-15T12:30:00Z"
 
@@ -40,22 +40,9 @@ def _read(api: TestClient, url: str, at: str | None = AT) -> tuple[dict[str, Any
     return {e["productName"]: e["consumedAmount"] for e in resp.json()["productsConsumptions"]}, how
 
 
-def _setup(api: TestClient, *, start: str = "2026-01-01T00:00:00Z", **contract: Any) -> tuple[str, dict[str, str]]:
-    cid = f.customer(api, aliases=["acme"])
-    tokens = create_meter(api, operator="Sum", event_name="tokens")
-    users = create_meter(api, operator="Distinct", event_name="users", field="user")
-    products = {
-        "Tokens": f.product(api, name="Tokens", meter_id=tokens["id"]),
-        "Users": f.product(api, name="Users", meter_id=users["id"]),
-        "tokens_meter": tokens["id"],
-    }
-    lines = [f.usage_line(products["Tokens"], units=100), f.usage_line(products["Users"], units=5)]
-    f.contract(api, cid, startDate=start, products=lines, **contract)
-    return cid, products
-
-
 def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient, db: Database) -> None:
-    cid, products = _setup(api)
+    s = two_meter_customer(api, tokens_units=100)
+    cid = s["cid"]
     send(api, [event("t1", ts="2026-03-02T00:00:00Z", name="tokens", value=4)])
     url = f"/customers/products-consumptions/{cid}"
     alias_url = "/customers/products-consumptions/alias/acme"
@@ -89,7 +76,7 @@ def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient
                 "/measurements",
                 json={
                     "customerId": cid,
-                    "meterId": products["tokens_meter"],
+                    "meterId": s["tokens"],
                     "usageDate": {"year": 2026, "month": 3, "day": 9},
                     "value": 2,
                 },
@@ -98,10 +85,10 @@ def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient
         ),
         (lambda: other.post("/events/delete-by-refs", json={"refs": ["t1"]}), {"Tokens": 7, "Users": 0}),
         (
-            lambda: other.put(f"/catalogProducts/{products['Users']}", json={"name": "People"}),
+            lambda: other.put(f"/catalogProducts/{s['up']}", json={"name": "People"}),
             {"Tokens": 7, "People": 0},
         ),
-        (lambda: other.delete(f"/catalogProducts/{products['Users']}"), {"Tokens": 7}),
+        (lambda: other.delete(f"/catalogProducts/{s['up']}"), {"Tokens": 7}),
     ]
     for change, expected in changes:
         assert _read(api, url)[1] == "cached"
@@ -116,7 +103,8 @@ def test_repeated_reads_served_until_a_change(api: TestClient, other: TestClient
 
 
 def test_a_changed_meter_is_read_from_its_events(api: TestClient, other: TestClient, db: Database) -> None:
-    cid, products = _setup(api)
+    s = two_meter_customer(api, tokens_units=100)
+    cid = s["cid"]
     send(
         api,
         [
@@ -128,17 +116,9 @@ def test_a_changed_meter_is_read_from_its_events(api: TestClient, other: TestCli
     assert _read(api, url)[0] == {"Tokens": 10, "Users": 0}
     assert _read(api, url)[1] == "cached"
     body = {"name": "Tokens", "eventName": "tokens", "aggregationMethod": {"operator": "Count"}}
-    resp = other.put(f"/meters/{products['tokens_meter']}", json=body)
+    resp = other.put(f"/meters/{s['tokens']}", json=body)
     assert resp.status_code == 200, resp.text
     assert _read(api, url)[0] == {"Tokens": 2, "Users": 0}
-
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _until(instant: float) -> None:
-    time.sleep(max(0.0, instant - time.time()) + 0.05)
 
 
 def test_reads_of_now_follow_the_clock(api: TestClient, db: Database) -> None:
@@ -146,21 +126,21 @@ def test_reads_of_now_follow_the_clock(api: TestClient, db: Database) -> None:
     an event dated in the future, a contract's end, a contract's start."""
     t0 = time.time()
     soon, later = t0 + 1.5, t0 + 3.0
-    cid, _ = _setup(api, start=_iso(t0 - 86_400), endDate=_iso(later))
+    cid = two_meter_customer(api, tokens_units=100, start=iso(t0 - 86_400), endDate=iso(later))["cid"]
     send(
         api,
-        [event("now", ts=_iso(t0 - 1), name="tokens", value=1), event("f", ts=_iso(soon), name="tokens", value=2)],
+        [event("now", ts=iso(t0 - 1), name="tokens", value=1), event("f", ts=iso(soon), name="tokens", value=2)],
     )
     url = f"/customers/products-consumptions/{cid}"
     assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, "computed")
     assert _read(api, url, at=None) == ({"Tokens": 1, "Users": 0}, "cached")
-    _until(soon)  # the future-dated event counts from now on
+    sleep_past(soon)  # the future-dated event counts from now on
     assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, "computed")
     assert _read(api, url, at=None) == ({"Tokens": 3, "Users": 0}, "cached")
     # A second contract starting soon: its line appears at its start.
-    f.contract(api, cid, startDate=_iso(later + 1.0), products=[f.usage_line(None)])
+    f.contract(api, cid, startDate=iso(later + 1.0), products=[f.usage_line(None)])
     assert _read(api, url, at=None)[0] == {"Tokens": 3, "Users": 0}
-    _until(later)  # the first contract ends: no line in force
+    sleep_past(later)  # the first contract ends: no line in force
     assert _read(api, url, at=None) == ({}, "computed")
     assert _read(api, url, at=None) == ({}, "cached")
 
@@ -168,11 +148,11 @@ def test_reads_of_now_follow_the_clock(api: TestClient, db: Database) -> None:
 def test_reads_of_now_see_a_contract_start(api: TestClient, db: Database) -> None:
     t0 = time.time()
     start = t0 + 1.5
-    cid, _ = _setup(api, start=_iso(start))
+    cid = two_meter_customer(api, tokens_units=100, start=iso(start))["cid"]
     url = f"/customers/products-consumptions/{cid}"
     assert _read(api, url, at=None) == ({}, "computed")
     assert _read(api, url, at=None) == ({}, "cached")
-    _until(start)
+    sleep_past(start)
     assert _read(api, url, at=None) == ({"Tokens": 0, "Users": 0}, "computed")
 
 
@@ -182,7 +162,7 @@ def test_what_invalidates_is_per_customer_on_postgresql_per_database_on_sqlite(
     """PostgreSQL fingerprints the customer's own rows (and the account's catalog and
     meters): another customer's events leave its answer served. SQLite's data_version
     counts every commit to the file: any write elsewhere makes it computed again."""
-    cid, _ = _setup(api)
+    cid = two_meter_customer(api, tokens_units=100)["cid"]
     f.customer(api, "Else", aliases=["else"])
     url = f"/customers/products-consumptions/{cid}"
     assert _read(api, url)[1] == "computed"

@@ -95,12 +95,24 @@ def test_a_fold_between_the_edge_check_and_the_bucket_read_in_a_write_transactio
     with transaction(db) as conn:
         events_service.ingest(conn, account_id=account_id, events=[event("out", ts="2026-01-10T10:50:00Z", value=100)])
     assert backlog.waiting(db) == 1
+    folded, got = _read_to_1030(db, monkeypatch, account_id, meter_id, lambda: None)
+    assert folded == [1]
+    assert got == 1  # before the fix: 101
+
+
+def _read_to_1030(
+    db: Database, monkeypatch: pytest.MonkeyPatch, account_id: str, meter_id: str, meanwhile: Any
+) -> tuple[list[int], Any]:
+    """The meter over [START, 2026-01-10T10:30) in a write transaction, with `meanwhile()`
+    and a fold of the whole backlog committed right after its edge buckets were checked
+    (once): the events folded then, and the figure."""
     original = usage_service.repo.edge_buckets_whole
     folded: list[int] = []
 
     def edge_buckets_whole(*args: Any, **kwargs: Any) -> Any:
         whole = original(*args, **kwargs)
         if not folded:
+            meanwhile()
             folded.append(backlog.fold_all(db, chunk=10_000))
         return whole
 
@@ -110,8 +122,7 @@ def test_a_fold_between_the_edge_check_and_the_bucket_read_in_a_write_transactio
         got = usage_service.usage(
             conn, account_id=account_id, aliases=["acme"], meter_id=meter_id, start_us=START, end_us=end
         )
-    assert folded == [1]
-    assert got == 1  # before the fix: 101
+    return folded, got
 
 
 def test_a_read_whose_backlog_keeps_being_folded_ends_under_the_lock(
@@ -143,23 +154,12 @@ def test_an_event_stored_and_folded_during_a_read_outside_its_window(
     account_id, meter_id = stored_meter(
         db, meter_body("Sum"), [event("in", ts="2026-01-10T10:10:00Z", value=1)], fold=True
     )
-    original = usage_service.repo.edge_buckets_whole
-    folded: list[int] = []
 
-    def edge_buckets_whole(*args: Any, **kwargs: Any) -> Any:
-        whole = original(*args, **kwargs)
-        if not folded:
-            with transaction(db) as other:
-                out = event("out", ts="2026-01-10T10:50:00Z", value=100)
-                events_service.ingest(other, account_id=account_id, events=[out])
-            folded.append(backlog.fold_all(db, chunk=10_000))
-        return whole
+    def store_out() -> None:
+        with transaction(db) as other:
+            out = event("out", ts="2026-01-10T10:50:00Z", value=100)
+            events_service.ingest(other, account_id=account_id, events=[out])
 
-    monkeypatch.setattr(usage_service.repo, "edge_buckets_whole", edge_buckets_whole)
-    end = _us("2026-01-10T10:30:00Z")
-    with transaction(db) as conn:
-        got = usage_service.usage(
-            conn, account_id=account_id, aliases=["acme"], meter_id=meter_id, start_us=START, end_us=end
-        )
+    folded, got = _read_to_1030(db, monkeypatch, account_id, meter_id, store_out)
     assert folded == [1]
     assert got == 1
